@@ -1,0 +1,64 @@
+//! The main job: profile some real work and print what it allocated.
+//!
+//! `cargo run --release --example quickstart`
+
+use std::collections::HashMap;
+
+use mod_alloc::{measure_thread, ModAlloc, Profiler};
+
+#[global_allocator]
+static GLOBAL: ModAlloc = ModAlloc::new();
+
+/// Real work: build a corpus, count its words, and rank them.
+fn word_frequencies(paragraphs: usize) -> Vec<(String, usize)> {
+    let words = ["heap", "alloc", "frame", "pointer", "profile", "peak", "bytes", "block"];
+    let mut text = String::new();
+    for i in 0..paragraphs {
+        for j in 0..64 {
+            text.push_str(words[(i * 7 + j * 3) % words.len()]);
+            text.push(' ');
+        }
+        text.push('\n');
+    }
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for word in text.split_whitespace() {
+        *counts.entry(word.to_owned()).or_default() += 1;
+    }
+    let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked
+}
+
+fn main() {
+    // The Quick start, unchanged.
+    let p = Profiler::start();
+    let v: Vec<u64> = (0..1_000).collect();
+    drop(v);
+    let stats = p.stop();
+    println!("Allocations: {}", stats.alloc_count);
+    println!("Total bytes: {}", stats.total_bytes);
+    println!("Peak bytes: {}", stats.peak_bytes);
+
+    // Real work, on every thread.
+    let p = Profiler::start();
+    let workers: Vec<_> = (0..4).map(|_| std::thread::spawn(|| word_frequencies(2_000))).collect();
+    let ranked: Vec<_> = workers.into_iter().map(|w| w.join().expect("worker panicked")).collect();
+    let stats = p.stop();
+    println!();
+    println!("word_frequencies on 4 threads (top word: {:?})", ranked[0][0]);
+    println!("  allocations:   {}", stats.alloc_count);
+    println!("  reallocations: {}", stats.realloc_count);
+    println!("  frees:         {}", stats.dealloc_count);
+    println!("  total bytes:   {}", stats.total_bytes);
+    println!("  peak bytes:    {}", stats.peak_bytes);
+    println!("  net bytes:     {}", stats.net_bytes);
+
+    // The same work measured on this thread only: other threads cannot disturb it.
+    let (_, own) = measure_thread(|| word_frequencies(2_000));
+    println!();
+    println!("word_frequencies on this thread only");
+    println!("  allocations:   {}", own.alloc_count);
+    println!("  total bytes:   {}", own.total_bytes);
+    println!("  peak bytes:    {}", own.peak_bytes);
+    drop(ranked);
+}

@@ -1,0 +1,144 @@
+//! The published live-heap level and the peak registers that windows read.
+//!
+//! # Why a published level
+//!
+//! An exact, instantaneous global peak needs one shared "live bytes" word that every
+//! allocation updates, and a shared read-modify-write costs 7 to 12 times a `malloc` as soon as
+//! two threads allocate. So each thread keeps its own running net and publishes it here only
+//! when it has moved by [`PUBLISH_BYTES`] since the last time (or when a profiler asks).
+//!
+//! Along with the net change, a thread publishes its *excursion*: the highest its net rose
+//! since its previous publication. The level before the add plus that excursion is the highest
+//! the heap can have stood while this thread was the only one moving, so it is offered to every
+//! active peak register. Consequences, stated in the crate docs:
+//!
+//! - With one allocating thread at a time the peak is exact.
+//! - With several allocating at once it can miss by at most the other threads' unpublished
+//!   change, under [`PUBLISH_BYTES`] each.
+//!
+//! # Registers
+//!
+//! A window (a running `Profiler`) claims one of 64 registers; register 0 is the process
+//! lifetime. Publishing offers the candidate to each claimed register with a load and, only
+//! when it is higher, a `fetch_max`. Windows may overlap in any order.
+
+use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use super::padded::CachePadded;
+
+/// How far a thread's net may drift before it is published.
+pub(crate) const PUBLISH_BYTES: i64 = 64 * 1024;
+
+const REGISTERS: usize = 64;
+const LIFETIME: usize = 0;
+
+/// The sum of every thread's published net: live bytes as the peak logic sees them.
+static LEVEL: CachePadded<AtomicI64> = CachePadded(AtomicI64::new(0));
+
+/// Claimed registers, one bit each; bit 0 (the lifetime register) is always set.
+static CLAIMED: CachePadded<AtomicU64> = CachePadded(AtomicU64::new(1 << LIFETIME));
+
+#[allow(clippy::declare_interior_mutable_const)] // only used to initialise the array below
+const EMPTY_REGISTER: CachePadded<AtomicI64> = CachePadded(AtomicI64::new(0));
+static PEAKS: [CachePadded<AtomicI64>; REGISTERS] = [EMPTY_REGISTER; REGISTERS];
+
+/// Adds a thread's net change to the level and offers `level before + excursion` as a peak.
+pub(crate) fn publish(delta: i64, excursion: i64) {
+    let before = LEVEL.fetch_add(delta, Ordering::Relaxed);
+    let candidate = before.saturating_add(excursion.max(delta).max(0));
+    // `Acquire` pairs with the `Release` in `claim`, so a newly claimed register's starting
+    // value is seen before it is compared.
+    let mut claimed = CLAIMED.load(Ordering::Acquire);
+    while claimed != 0 {
+        let index = claimed.trailing_zeros() as usize;
+        claimed &= claimed - 1;
+        let register = &PEAKS[index];
+        if candidate > register.load(Ordering::Relaxed) {
+            register.fetch_max(candidate, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The published level now.
+pub(crate) fn level() -> i64 {
+    LEVEL.load(Ordering::Relaxed)
+}
+
+/// The highest level ever published in the life of the process.
+pub(crate) fn lifetime_peak() -> i64 {
+    PEAKS[LIFETIME].load(Ordering::Relaxed)
+}
+
+/// A claimed register; it is handed back on drop.
+#[derive(Debug)]
+pub(crate) struct Register {
+    index: usize,
+}
+
+impl Register {
+    /// Claims a free register starting at `start_level`, or `None` if all 63 are in use.
+    pub(crate) fn claim(start_level: i64) -> Option<Register> {
+        let mut claimed = CLAIMED.load(Ordering::Relaxed);
+        loop {
+            let free = !claimed;
+            if free == 0 {
+                return None;
+            }
+            let index = free.trailing_zeros() as usize;
+            // The register may still hold the previous owner's peak; it is overwritten right
+            // after the claim. A publication that lands in between was happening as the window
+            // opened, and counting it is within the documented error.
+            match CLAIMED.compare_exchange_weak(
+                claimed,
+                claimed | (1 << index),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    PEAKS[index].store(start_level, Ordering::Relaxed);
+                    return Some(Register { index });
+                }
+                Err(now) => claimed = now,
+            }
+        }
+    }
+
+    /// The highest level published since the claim (at least the starting level).
+    pub(crate) fn peak(&self) -> i64 {
+        PEAKS[self.index].load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Register {
+    fn drop(&mut self) {
+        CLAIMED.fetch_and(!(1 << self.index), Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // One test drives the shared statics in sequence, so parallel tests cannot interleave.
+    #[test]
+    fn registers_track_the_highest_candidate_since_their_claim() {
+        let start = level();
+        publish(1000, 1000);
+        let window = Register::claim(level()).expect("a free register");
+        assert_eq!(window.peak(), start + 1000);
+        // Up by 500 then back down by 200 before publishing: the excursion is 500.
+        publish(300, 500);
+        assert_eq!(window.peak(), start + 1500);
+        assert_eq!(level(), start + 1300);
+        // A net fall never raises the peak.
+        publish(-1300, 0);
+        assert_eq!(window.peak(), start + 1500);
+        assert!(lifetime_peak() >= start + 1500);
+        let inner = Register::claim(level()).expect("a second register");
+        publish(200, 200);
+        assert_eq!(inner.peak(), start + 200);
+        assert_eq!(window.peak(), start + 1500);
+        drop(inner);
+        publish(-200, 0);
+    }
+}

@@ -1,0 +1,77 @@
+//! Allocation profiling as a `#[global_allocator]`.
+//!
+//! `mod-alloc` wraps any [`GlobalAlloc`](std::alloc::GlobalAlloc) and answers four questions
+//! about the code that runs while it is installed: how many allocations, how many bytes, the
+//! peak live heap, and (with `backtraces`) which call sites allocated most. With `dhat-compat`
+//! it is a drop-in replacement for the `dhat` crate.
+//!
+//! ```
+//! use mod_alloc::{ModAlloc, Profiler};
+//!
+//! #[global_allocator]
+//! static GLOBAL: ModAlloc = ModAlloc::new();
+//!
+//! fn main() {
+//!     let p = Profiler::start();
+//!     let v: Vec<u64> = (0..1_000).collect();
+//!     drop(v);
+//!     let stats = p.stop();
+//!     assert_eq!(stats.alloc_count, 1);
+//!     assert_eq!(stats.total_bytes, 8_000);
+//!     assert_eq!(stats.peak_bytes, 8_000);
+//! }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `counters` (default) | lock-free counts, bytes, live heap and peak: [`Profiler`], [`ThreadProfiler`], [`stats`] |
+//! | `backtraces` | frame-pointer call-site capture on x86_64 and aarch64, and a lock-free call-site table |
+//! | `symbolicate` | offline function, file, line and inlined-frame names for captured call sites |
+//! | `dhat-compat` | `mod_alloc::dhat_compat`, the `dhat` 0.3.3 API, and the DHAT JSON writer |
+//!
+//! Features are additive, and the allocation hot path uses `std` alone in every combination.
+//!
+//! # Windows
+//!
+//! - [`Profiler`] measures every thread. Windows may overlap and nest in any order.
+//! - [`ThreadProfiler`] and [`measure_thread`] measure the calling thread only, so a test's
+//!   figures are not disturbed by other tests running in parallel.
+//! - [`stats`] covers the life of the process.
+//!
+//! See [`AllocStats`] for each figure and the accounting rules (a `realloc` counts as a new
+//! block of its full new size).
+//!
+//! # What is exact
+//!
+//! - Counts and bytes are kept per thread and summed on read. A thread's own figures are exact
+//!   at every instant; process-wide figures are exact once the allocating threads are quiet.
+//! - The peak is exact while one thread allocates at a time. Threads publish their net change
+//!   to a shared level only after it drifts by 64 KiB, so with several threads allocating at
+//!   once a window's peak can be short by up to 64 KiB per other thread.
+//! - Allocations from before a window that are freed inside it lower `net_bytes`, which can be
+//!   negative.
+//!
+//! # Safety of the hot path
+//!
+//! The allocator never takes a lock, never allocates through itself, and never panics. Its
+//! per-thread state is a `const`-initialised thread-local without a destructor, reached with
+//! `try_with`, so calls made while a thread starts or while its thread-locals are destroyed
+//! are still counted (in shared fallback counters).
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod alloc;
+mod counters;
+mod profiler;
+mod sys;
+mod thread_state;
+
+
+pub use crate::alloc::ModAlloc;
+pub use crate::counters::{stats, AllocStats};
+pub use crate::profiler::{measure_thread, Profiler, ThreadProfiler};

@@ -1,0 +1,127 @@
+//! Measurement windows: [`Profiler`] for the whole process, [`ThreadProfiler`] for one thread.
+
+use core::marker::PhantomData;
+
+use crate::counters::peak::{self, Register};
+use crate::counters::slots::{self, Counts};
+use crate::counters::AllocStats;
+use crate::thread_state::{self, ScopeId};
+
+/// A process-wide measurement window: every thread's allocator calls between [`start`] and
+/// [`stop`].
+///
+/// Windows may overlap and nest freely, on any threads. With one allocating thread the
+/// figures are exact; see the [crate docs](crate#what-is-exact) for several.
+///
+/// ```
+/// use mod_alloc::Profiler;
+///
+/// let p = Profiler::start();
+/// let v: Vec<u64> = (0..1_000).collect();
+/// drop(v);
+/// let stats = p.stop();
+/// // Without `ModAlloc` installed as the global allocator everything reads zero.
+/// assert!(stats.total_bytes >= stats.peak_bytes);
+/// ```
+///
+/// [`start`]: Profiler::start
+/// [`stop`]: Profiler::stop
+#[derive(Debug)]
+#[must_use = "a window measures nothing unless it is stopped or read"]
+pub struct Profiler {
+    start: Counts,
+    start_level: i64,
+    /// `None` only when 63 windows are already open; the peak then falls back to the
+    /// process-lifetime register and may overstate.
+    register: Option<Register>,
+}
+
+impl Profiler {
+    /// Opens a window now.
+    pub fn start() -> Profiler {
+        thread_state::publish_pending();
+        let start_level = peak::level();
+        let register = Register::claim(start_level);
+        Profiler { start: slots::sum(), start_level, register }
+    }
+
+    /// The figures so far, without closing the window.
+    pub fn stats(&self) -> AllocStats {
+        thread_state::publish_pending();
+        let counts = slots::sum().wrapping_sub(self.start);
+        let peak = self.register.as_ref().map_or_else(peak::lifetime_peak, Register::peak);
+        AllocStats::from_counts(counts, peak - self.start_level)
+    }
+
+    /// Closes the window and returns its figures.
+    pub fn stop(self) -> AllocStats {
+        self.stats()
+    }
+}
+
+/// A window over the calling thread's own allocator calls only.
+///
+/// Other threads cannot disturb it, so an exact assertion holds while `cargo test` runs other
+/// tests in parallel. Scopes nest, and may even be closed out of order; each one's peak stays
+/// exact up to 32 open at once on a thread.
+///
+/// It counts the calls this thread makes, including frees of blocks other threads allocated.
+/// It is not `Send`: it belongs to the thread that opened it.
+///
+/// ```
+/// use mod_alloc::ThreadProfiler;
+///
+/// let scope = ThreadProfiler::start();
+/// let v = vec![0u8; 4096];
+/// drop(v);
+/// let stats = scope.stop();
+/// assert_eq!(stats.net_bytes, 0);
+/// ```
+#[derive(Debug)]
+#[must_use = "a window measures nothing unless it is stopped or read"]
+pub struct ThreadProfiler {
+    start: Counts,
+    start_net: i64,
+    scope: ScopeId,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl ThreadProfiler {
+    /// Opens a window on the calling thread.
+    pub fn start() -> ThreadProfiler {
+        let scope = thread_state::open_scope();
+        let (start, start_net) = thread_state::own_snapshot();
+        ThreadProfiler { start, start_net, scope, _not_send: PhantomData }
+    }
+
+    /// The figures so far, without closing the window.
+    pub fn stats(&self) -> AllocStats {
+        let (now, _) = thread_state::own_snapshot();
+        let peak = thread_state::scope_peak(self.scope) - self.start_net;
+        AllocStats::from_counts(now.wrapping_sub(self.start), peak)
+    }
+
+    /// Closes the window and returns its figures.
+    pub fn stop(self) -> AllocStats {
+        self.stats()
+    }
+}
+
+impl Drop for ThreadProfiler {
+    fn drop(&mut self) {
+        thread_state::close_scope(self.scope);
+    }
+}
+
+/// Runs `f` and returns its result with the calling thread's figures for the call.
+///
+/// ```
+/// let (len, stats) = mod_alloc::measure_thread(|| vec![1u32; 10].len());
+/// assert_eq!(len, 10);
+/// # let _ = stats;
+/// ```
+pub fn measure_thread<R>(f: impl FnOnce() -> R) -> (R, AllocStats) {
+    let scope = ThreadProfiler::start();
+    let result = f();
+    (result, scope.stop())
+}

@@ -1,0 +1,12 @@
+//! Fallback for targets that are neither Unix nor Windows (for example `wasm32`).
+//!
+//! There is no thread-exit notification, so a per-thread counter slot is never handed to a
+//! later thread: each thread that allocates keeps one small slot for the life of the process.
+//! Counts stay exact; only the slot memory is not reused.
+
+use super::ThreadExitFn;
+
+/// Always refuses: no notification is available on this target.
+pub(crate) fn register_thread_exit(_callback: ThreadExitFn, _value: *mut u8) -> bool {
+    false
+}
