@@ -71,6 +71,22 @@ mod profiler;
 mod sys;
 mod thread_state;
 
+#[cfg(feature = "backtraces")]
+mod sites;
+#[cfg(feature = "backtraces")]
+mod walk;
+
+#[cfg(feature = "symbolicate")]
+mod symbolize;
+
+#[cfg(feature = "dhat-compat")]
+mod heap;
+#[cfg(feature = "dhat-compat")]
+mod report;
+#[cfg(feature = "dhat-compat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dhat-compat")))]
+pub mod dhat_compat;
+
 
 pub use crate::alloc::ModAlloc;
 pub use crate::counters::{stats, AllocStats};

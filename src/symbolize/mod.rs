@@ -1,0 +1,1 @@
+//! Offline symbolication (feature `symbolicate`). OWNED BY THE SYMBOLICATION WORK.
