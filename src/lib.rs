@@ -80,13 +80,21 @@ mod walk;
 mod symbolize;
 
 #[cfg(feature = "dhat-compat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dhat-compat")))]
+pub mod dhat_compat;
+#[cfg(feature = "dhat-compat")]
 mod heap;
 #[cfg(feature = "dhat-compat")]
 mod report;
-#[cfg(feature = "dhat-compat")]
-#[cfg_attr(docsrs, doc(cfg(feature = "dhat-compat")))]
-pub mod dhat_compat;
 
+/// Hooks for this crate's own tests. Not public API and not subject to semver.
+#[doc(hidden)]
+pub mod __private {
+    /// Number of per-thread counter slots ever created.
+    pub fn counter_slots() -> usize {
+        crate::counters::slots::slot_count()
+    }
+}
 
 pub use crate::alloc::ModAlloc;
 pub use crate::counters::{stats, AllocStats};

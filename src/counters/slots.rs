@@ -65,7 +65,10 @@ impl Counts {
 /// Adds `n` to a counter that only the calling thread writes.
 #[inline(always)]
 fn bump_owned(counter: &AtomicU64, n: u64) {
-    counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(n),
+        Ordering::Relaxed,
+    );
 }
 
 impl Counters {
@@ -116,8 +119,10 @@ impl Counters {
         self.allocs.fetch_add(delta.allocs, Ordering::Relaxed);
         self.reallocs.fetch_add(delta.reallocs, Ordering::Relaxed);
         self.deallocs.fetch_add(delta.deallocs, Ordering::Relaxed);
-        self.bytes_allocated.fetch_add(delta.bytes_allocated, Ordering::Relaxed);
-        self.bytes_freed.fetch_add(delta.bytes_freed, Ordering::Relaxed);
+        self.bytes_allocated
+            .fetch_add(delta.bytes_allocated, Ordering::Relaxed);
+        self.bytes_freed
+            .fetch_add(delta.bytes_freed, Ordering::Relaxed);
     }
 }
 
@@ -197,11 +202,19 @@ pub(crate) fn release(slot: &Slot) {
     slot.in_use.store(false, Ordering::Release);
 }
 
+/// How many slots exist: at most the peak number of threads alive at once (plus slots kept
+/// by threads whose exit could not be observed).
+pub(crate) fn slot_count() -> usize {
+    slots().count()
+}
+
 /// The sum of every slot and the orphan counters: process-wide totals. Exact once the
 /// threads that allocate are quiet; while they run, each counter is individually current but
 /// the set is not one instant's snapshot.
 pub(crate) fn sum() -> Counts {
-    slots().fold(ORPHAN.load(), |total, slot| total.wrapping_add(slot.counters.load()))
+    slots().fold(ORPHAN.load(), |total, slot| {
+        total.wrapping_add(slot.counters.load())
+    })
 }
 
 #[cfg(test)]
@@ -226,7 +239,13 @@ mod tests {
 
     #[test]
     fn counts_subtract_back_to_zero() {
-        let a = Counts { allocs: 3, reallocs: 1, deallocs: 2, bytes_allocated: 90, bytes_freed: 10 };
+        let a = Counts {
+            allocs: 3,
+            reallocs: 1,
+            deallocs: 2,
+            bytes_allocated: 90,
+            bytes_freed: 10,
+        };
         assert_eq!(a.wrapping_add(a).wrapping_sub(a), a);
         assert_eq!(a.wrapping_sub(a), Counts::default());
     }
