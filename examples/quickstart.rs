@@ -11,7 +11,9 @@ static GLOBAL: ModAlloc = ModAlloc::new();
 
 /// Real work: build a corpus, count its words, and rank them.
 fn word_frequencies(paragraphs: usize) -> Vec<(String, usize)> {
-    let words = ["heap", "alloc", "frame", "pointer", "profile", "peak", "bytes", "block"];
+    let words = [
+        "heap", "alloc", "frame", "pointer", "profile", "peak", "bytes", "block",
+    ];
     let mut text = String::new();
     for i in 0..paragraphs {
         for j in 0..64 {
@@ -41,11 +43,19 @@ fn main() {
 
     // Real work, on every thread.
     let p = Profiler::start();
-    let workers: Vec<_> = (0..4).map(|_| std::thread::spawn(|| word_frequencies(2_000))).collect();
-    let ranked: Vec<_> = workers.into_iter().map(|w| w.join().expect("worker panicked")).collect();
+    let workers: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(|| word_frequencies(2_000)))
+        .collect();
+    let ranked: Vec<_> = workers
+        .into_iter()
+        .map(|w| w.join().expect("worker panicked"))
+        .collect();
     let stats = p.stop();
     println!();
-    println!("word_frequencies on 4 threads (top word: {:?})", ranked[0][0]);
+    println!(
+        "word_frequencies on 4 threads (top word: {:?})",
+        ranked[0][0]
+    );
     println!("  allocations:   {}", stats.alloc_count);
     println!("  reallocations: {}", stats.realloc_count);
     println!("  frees:         {}", stats.dealloc_count);

@@ -47,9 +47,10 @@
 //!
 //! - Counts and bytes are kept per thread and summed on read. A thread's own figures are exact
 //!   at every instant; process-wide figures are exact once the allocating threads are quiet.
-//! - The peak is exact while one thread allocates at a time. Threads publish their net change
-//!   to a shared level only after it drifts by 64 KiB, so with several threads allocating at
-//!   once a window's peak can be short by up to 64 KiB per other thread.
+//! - The peak is exact when the allocating thread is the one that opens and reads the window
+//!   (the usual case). Other threads publish their net change to a shared level when it has
+//!   drifted by 64 KiB, when they exit, and when they open or read a window, so a window's
+//!   peak can miss up to 64 KiB of another live thread's unpublished change.
 //! - Allocations from before a window that are freed inside it lower `net_bytes`, which can be
 //!   negative.
 //!

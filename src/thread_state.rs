@@ -83,13 +83,19 @@ pub(crate) fn record_alloc(size: usize) {
         if state.suspended.get() != 0 {
             return true;
         }
-        let Some(slot) = state.slot() else { return false };
+        let Some(slot) = state.slot() else {
+            return false;
+        };
         slot.counters.owned_alloc(size as u64);
         state.add_net(size as i64);
         true
     });
     if done != Some(true) {
-        orphan(Counts { allocs: 1, bytes_allocated: size as u64, ..Counts::default() });
+        orphan(Counts {
+            allocs: 1,
+            bytes_allocated: size as u64,
+            ..Counts::default()
+        });
     }
 }
 
@@ -100,13 +106,19 @@ pub(crate) fn record_dealloc(size: usize) {
         if state.suspended.get() != 0 {
             return true;
         }
-        let Some(slot) = state.slot() else { return false };
+        let Some(slot) = state.slot() else {
+            return false;
+        };
         slot.counters.owned_dealloc(size as u64);
         state.add_net(-(size as i64));
         true
     });
     if done != Some(true) {
-        orphan(Counts { deallocs: 1, bytes_freed: size as u64, ..Counts::default() });
+        orphan(Counts {
+            deallocs: 1,
+            bytes_freed: size as u64,
+            ..Counts::default()
+        });
     }
 }
 
@@ -117,8 +129,11 @@ pub(crate) fn record_realloc(old_size: usize, new_size: usize) {
         if state.suspended.get() != 0 {
             return true;
         }
-        let Some(slot) = state.slot() else { return false };
-        slot.counters.owned_realloc(old_size as u64, new_size as u64);
+        let Some(slot) = state.slot() else {
+            return false;
+        };
+        slot.counters
+            .owned_realloc(old_size as u64, new_size as u64);
         state.add_net(new_size as i64 - old_size as i64);
         true
     });
@@ -162,7 +177,10 @@ impl ThreadState {
     fn acquire_slot(&self) -> Option<&'static Slot> {
         let slot = slots::acquire()?;
         self.slot.set(slot);
-        let registered = crate::sys::register_thread_exit(on_thread_exit, (slot as *const Slot).cast_mut().cast());
+        let registered = crate::sys::register_thread_exit(
+            on_thread_exit,
+            (slot as *const Slot).cast_mut().cast(),
+        );
         if !registered {
             // Without an exit notification the slot stays this thread's for good: counts stay
             // exact, only the slot is not recycled. Nothing to undo.
@@ -193,13 +211,18 @@ impl ThreadState {
     fn publish(&self) {
         let published = self.published.get();
         let net = self.net.get();
-        peak::publish(net.wrapping_sub(published), self.peak_since_publish.get().wrapping_sub(published));
+        peak::publish(
+            net.wrapping_sub(published),
+            self.peak_since_publish.get().wrapping_sub(published),
+        );
         self.published.set(net);
         self.peak_since_publish.set(net);
     }
 
     fn own_counts(&self) -> Counts {
-        self.slot().map(|slot| slot.counters.load()).unwrap_or_default()
+        self.slot()
+            .map(|slot| slot.counters.load())
+            .unwrap_or_default()
     }
 }
 
@@ -214,6 +237,13 @@ fn on_thread_exit(slot: *mut u8) {
     // SAFETY: the hook is registered only with pointers to `'static` slots.
     let slot: &Slot = unsafe { &*slot.cast_const().cast::<Slot>() };
     slots::release(slot);
+}
+
+/// Whether the calling thread's events are being recorded (not suspended, TLS alive).
+#[cfg_attr(not(feature = "dhat-compat"), allow(dead_code))]
+#[inline(always)]
+pub(crate) fn recording() -> bool {
+    with(|state| state.suspended.get() == 0).unwrap_or(false)
 }
 
 /// Publishes the calling thread's pending net, so the global level and peaks include it.
@@ -252,7 +282,9 @@ pub(crate) fn open_scope() -> ScopeId {
 pub(crate) fn scope_peak(scope: ScopeId) -> i64 {
     with(|state| {
         let depth = state.scope_depth.get();
-        let position = (0..depth).find(|&k| state.scope_ids[k].get() == scope.0).unwrap_or(depth);
+        let position = (0..depth)
+            .find(|&k| state.scope_ids[k].get() == scope.0)
+            .unwrap_or(depth);
         let later = ((position + 1)..depth).map(|k| state.scope_saved[k].get());
         later.fold(state.scope_peak.get(), i64::max)
     })

@@ -22,8 +22,8 @@
 //!   every slot. Each figure is exact once the threads that allocate are quiet; while they run,
 //!   each counter is current but the set is not a single instant.
 //! - A thread's own figures ([`crate::ThreadProfiler`]) are exact at every instant.
-//! - The global peak comes from [`peak`]: exact while one thread allocates at a time, and
-//!   otherwise short by at most the other threads' unpublished change, under 64 KiB each.
+//! - The global peak comes from [`peak`]: exact for the thread that reads the window, and
+//!   otherwise short by at most each other live thread's unpublished change, under 64 KiB.
 
 pub(crate) mod padded;
 pub(crate) mod peak;

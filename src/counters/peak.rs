@@ -12,9 +12,10 @@
 //! the heap can have stood while this thread was the only one moving, so it is offered to every
 //! active peak register. Consequences, stated in the crate docs:
 //!
-//! - With one allocating thread at a time the peak is exact.
-//! - With several allocating at once it can miss by at most the other threads' unpublished
-//!   change, under [`PUBLISH_BYTES`] each.
+//! - For the thread that reads a window (it publishes first) the peak is exact.
+//! - Another live thread's change counts once it is published: when it drifts by
+//!   [`PUBLISH_BYTES`], when the thread exits, or when it opens or reads a window. Until then
+//!   a peak can miss it, by less than [`PUBLISH_BYTES`] per thread.
 //!
 //! # Registers
 //!

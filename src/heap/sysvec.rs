@@ -1,0 +1,135 @@
+//! A growable array of `Copy` values whose memory comes from [`System`], never from the
+//! global allocator: the heap profiler's tables grow while the allocator itself is running.
+//!
+//! Growth failure is reported, not panicked on; the caller then counts the event as lost.
+
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use std::alloc::{GlobalAlloc, Layout, System};
+
+pub(crate) struct SysVec<T: Copy> {
+    ptr: NonNull<T>,
+    len: usize,
+    capacity: usize,
+    _owns: PhantomData<T>,
+}
+
+// SAFETY: `SysVec` owns its buffer exclusively, like `Vec`; sending it sends the values.
+unsafe impl<T: Copy + Send> Send for SysVec<T> {}
+
+impl<T: Copy> SysVec<T> {
+    pub(crate) const fn new() -> Self {
+        SysVec { ptr: NonNull::dangling(), len: 0, capacity: 0, _owns: PhantomData }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn as_slice(&self) -> &[T] {
+        // SAFETY: the first `len` elements are initialised; a dangling pointer is fine for 0.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        // SAFETY: as above, and `&mut self` gives exclusive access.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Appends `value`; `false` if memory ran out (nothing changes then).
+    pub(crate) fn push(&mut self, value: T) -> bool {
+        if self.len == self.capacity && !self.grow(self.len + 1) {
+            return false;
+        }
+        // SAFETY: `len < capacity` after a successful grow.
+        unsafe { self.ptr.as_ptr().add(self.len).write(value) };
+        self.len += 1;
+        true
+    }
+
+    /// Appends all of `values`; `false` (and nothing appended) if memory ran out.
+    pub(crate) fn extend_from_slice(&mut self, values: &[T]) -> bool {
+        let Some(needed) = self.len.checked_add(values.len()) else { return false };
+        if needed > self.capacity && !self.grow(needed) {
+            return false;
+        }
+        // SAFETY: capacity covers `len + values.len()`; source and destination don't overlap.
+        unsafe {
+            core::ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.as_ptr().add(self.len), values.len())
+        };
+        self.len = needed;
+        true
+    }
+
+    /// A buffer of `len` copies of `value`, or `None` if memory ran out.
+    pub(crate) fn filled(value: T, len: usize) -> Option<Self> {
+        let mut vec = SysVec::new();
+        if !vec.grow(len) {
+            return None;
+        }
+        for _ in 0..len {
+            vec.push(value);
+        }
+        Some(vec)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn grow(&mut self, at_least: usize) -> bool {
+        if core::mem::size_of::<T>() == 0 {
+            self.capacity = usize::MAX;
+            return true;
+        }
+        let capacity = at_least.max(self.capacity.saturating_mul(2)).max(8);
+        let Ok(new_layout) = Layout::array::<T>(capacity) else { return false };
+        let raw = if self.capacity == 0 {
+            // SAFETY: `new_layout` has a non-zero size (capacity >= 8, T not zero-sized).
+            unsafe { System.alloc(new_layout) }
+        } else {
+            // SAFETY: the buffer was allocated by `System` with `old_layout`.
+            unsafe { System.realloc(self.ptr.as_ptr().cast(), self.layout(), new_layout.size()) }
+        };
+        let Some(ptr) = NonNull::new(raw.cast::<T>()) else { return false };
+        self.ptr = ptr;
+        self.capacity = capacity;
+        true
+    }
+
+    fn layout(&self) -> Layout {
+        // Cannot fail: the same layout was computed successfully when the buffer grew.
+        Layout::array::<T>(self.capacity).unwrap_or(Layout::new::<T>())
+    }
+}
+
+impl<T: Copy> Drop for SysVec<T> {
+    fn drop(&mut self) {
+        if self.capacity != 0 && core::mem::size_of::<T>() != 0 {
+            // SAFETY: allocated by `System` with this layout in `grow`.
+            unsafe { System.dealloc(self.ptr.as_ptr().cast(), self.layout()) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SysVec;
+
+    #[test]
+    fn push_extend_and_fill() {
+        let mut v = SysVec::new();
+        for i in 0..100u64 {
+            assert!(v.push(i));
+        }
+        assert!(v.extend_from_slice(&[7, 8, 9]));
+        assert_eq!(v.len(), 103);
+        assert_eq!(v.as_slice()[99..], [99, 7, 8, 9]);
+        v.as_mut_slice()[0] = 42;
+        assert_eq!(v.as_slice()[0], 42);
+        let filled = SysVec::filled(3u32, 5).unwrap();
+        assert_eq!(filled.as_slice(), [3; 5]);
+        v.clear();
+        assert_eq!(v.len(), 0);
+    }
+}
