@@ -6,9 +6,13 @@
 //!
 //! - [`register_thread_exit`]: run a callback with a pointer when the calling thread exits,
 //!   without using a `thread_local!` destructor (a global allocator must not register those).
+//! - `thread_stack_bounds` (feature `backtraces`): the calling thread's stack as
+//!   `(low, high)`, for the frame-pointer walker's bounds checks.
 //!
 //! Backends: `unix.rs` (POSIX thread-specific keys), `windows.rs` (fiber-local storage) and
-//! `other.rs`, which does nothing and documents what is lost.
+//! `other.rs`, which does nothing and documents what is lost. Stack bounds come from
+//! `stack_linux.rs` (`pthread_getattr_np`), `stack_macos.rs` (`pthread_get_stackaddr_np`),
+//! `stack_windows.rs` (`GetCurrentThreadStackLimits`) or `stack_other.rs` (none).
 
 #[cfg(unix)]
 #[path = "unix.rs"]
@@ -23,6 +27,37 @@ mod imp;
 mod imp;
 
 pub(crate) use imp::register_thread_exit;
+
+#[cfg(all(
+    feature = "backtraces",
+    any(target_os = "linux", target_os = "android")
+))]
+#[path = "stack_linux.rs"]
+mod stack;
+
+#[cfg(all(feature = "backtraces", any(target_os = "macos", target_os = "ios")))]
+#[path = "stack_macos.rs"]
+mod stack;
+
+#[cfg(all(feature = "backtraces", windows))]
+#[path = "stack_windows.rs"]
+mod stack;
+
+#[cfg(all(
+    feature = "backtraces",
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        windows
+    ))
+))]
+#[path = "stack_other.rs"]
+mod stack;
+
+#[cfg(feature = "backtraces")]
+pub(crate) use stack::thread_stack_bounds;
 
 /// Signature of a thread-exit callback: it receives the pointer given at registration.
 pub(crate) type ThreadExitFn = fn(*mut u8);

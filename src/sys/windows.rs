@@ -39,8 +39,11 @@ fn index() -> Option<u32> {
         UNSET => {
             // SAFETY: `run_callback` matches the `PFLS_CALLBACK_FUNCTION` ABI.
             let index = unsafe { FlsAlloc(Some(run_callback)) };
-            let encoded =
-                if index == FLS_OUT_OF_INDEXES { FAILED } else { index as usize + 1 };
+            let encoded = if index == FLS_OUT_OF_INDEXES {
+                FAILED
+            } else {
+                index as usize + 1
+            };
             match INDEX.compare_exchange(UNSET, encoded, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => (encoded != FAILED).then_some(index),
                 Err(FAILED) => None,

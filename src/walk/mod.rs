@@ -1,5 +1,168 @@
-//! Frame-pointer walker (feature `backtraces`). OWNED BY THE WALKER WORK; this is the agreed
-//! interface, to be replaced by the real implementation.
+//! The frame-pointer walker (feature `backtraces`): the return addresses of the code that called
+//! the global allocator, captured inline on every tracked allocation.
+//!
+//! # How a frame-pointer walk works
+//!
+//! With frame pointers on, every function's prologue pushes a two-word *frame record* and
+//! points the frame-pointer register (`rbp` on x86_64, `x29` on aarch64) at it. The record
+//! holds the caller's frame pointer and the return address into the caller, so the records
+//! form a linked list running up the stack:
+//!
+//! ```text
+//!  high addresses   ┌──────────────────────────┐ <- stack top (cached per thread)
+//!                   │ ...outer frames...       │
+//!                   ├──────────────────────────┤
+//!        fp2 ─────> │ saved fp = fp3 (or 0)    │  record of the caller's caller
+//!                   │ return address ra2       │
+//!                   │ locals                   │
+//!                   ├──────────────────────────┤
+//!        fp1 ─────> │ saved fp = fp2           │  record of the caller
+//!                   │ return address ra1       │
+//!                   │ locals                   │
+//!                   ├──────────────────────────┤
+//!  fp register ───> │ saved fp = fp1           │  record of the walking function
+//!                   │ return address ra0       │
+//!                   │ locals                   │
+//!  low addresses    └──────────────────────────┘ <- stack pointer (start of the walk)
+//! ```
+//!
+//! Each word pair is `[fp, fp + 8)` and `[fp + 8, fp + 16)`. The walk reads the record at the
+//! frame-pointer register, keeps its return address, moves to the saved frame pointer and
+//! repeats. The return addresses point just *after* each call instruction; symbolication looks
+//! up `address - 1`.
+//!
+//! # What is checked before every read
+//!
+//! A frame pointer can be garbage: C code built without frame pointers may use `rbp` as an
+//! ordinary register, and memory just above a thread's stack can be a guard page. So the pure
+//! core in `chain.rs` reads a record only if:
+//!
+//! - the whole 16-byte record lies in `[stack pointer, stack top)`, the live part of the
+//!   current thread's stack, where every byte is mapped and readable;
+//! - its address is 16-byte aligned, as both ABIs guarantee for real records;
+//!
+//! and it stops on a zero return address, a zero saved frame pointer (the outermost frame
+//! clears it), or a saved frame pointer that is not strictly above the current one, so a
+//! corrupt or cyclic chain ends after at most one pass up the stack. The core reaches memory
+//! only through a `read_word` abstraction, so it is unit-tested (and Miri-checked) on
+//! synthetic stacks. On the live stack the reads are volatile loads: the words belong to other
+//! functions' frames, and a volatile load is emitted exactly where written, never assumed,
+//! merged or moved by the compiler.
+//!
+//! # Where the stack top comes from
+//!
+//! The stack top is asked of the C library once per thread (`pthread_getattr_np` on Linux,
+//! `pthread_get_stackaddr_np` on macOS, `GetCurrentThreadStackLimits` on Windows; see
+//! `crate::sys`) and cached in a `const`-initialised, destructor-free thread-local, so a
+//! walk pays one thread-local read. On glibc's main thread the first query parses
+//! `/proc/self/maps` (tens of microseconds, once); every later event uses the cache.
+//!
+//! If the stack pointer is outside the cached range (a `sigaltstack` handler, a coroutine or
+//! fiber with its own stack) the bounds are asked for once more. If the stack pointer is still
+//! outside, the thread is marked and this and every later walk from a foreign stack captures
+//! nothing: a walk never reads memory it cannot bound. [`foreign_stack_seen`] reports it.
+//!
+//! # Skipping the allocator's own frames
+//!
+//! [`capture`] is `#[inline(never)]` and reads the frame pointer after its own prologue, so
+//! the first record it reads is its own, holding the return address into its caller. The
+//! frames between `capture` and the code that asked for memory vary with the build: the
+//! allocator shim (`__rust_alloc`, `__rg_alloc`) is a frame of its own when called from
+//! another crate, but in optimised builds it is inlined into callers in the crate that
+//! declares the `#[global_allocator]`, and then the return address into the shim *is* the
+//! caller's frame. A fixed skip count would drop the caller in one case or keep the shim in
+//! the other, so the walker skips by address instead:
+//!
+//! - Once per process, on the first capture, it calibrates: with this thread's events
+//!   suspended (`thread_state::Suspended`), `#[inline(never)]` probe functions allocate,
+//!   allocate zeroed and reallocate through `std::alloc`. The nested capture inside each probe allocation walks the raw
+//!   stack, finds the first return address into the probe, and remembers every return address
+//!   before it: these are return addresses inside the allocator's own code (`capture`'s
+//!   callers, the shims, the `GlobalAlloc` methods).
+//! - Every later capture drops leading return addresses that are among those remembered, and
+//!   keeps everything from the first one that is not.
+//!
+//! A remembered address is an exact return address inside allocator code, so a user frame is
+//! never dropped: the immediate caller is never lost, whatever was inlined. If a shim path was
+//! not learned (a caller that does not walk while probing, or link-time optimisation inlining
+//! the shim into the probe), its frame is kept as the first frame and report-time trimming by
+//! name removes it. In debug builds `alloc::alloc::alloc` and the collection internals above
+//! it are frames of the calling crate too; those are trimmed by name at report time, as dhat
+//! does, because each crate in a build may be optimised differently.
+//!
+//! Shrink-wrapping (LLVM setting up a frame only on some paths) cannot hide the caller
+//! either. It bites a walker that reads the frame-pointer register before its own prologue
+//! has run, and so starts at its caller's record. `capture` reads the register through a stack
+//! slot, which forces its prologue to run first. Whatever function calls `capture` makes a
+//! real call, so with frame pointers on its own prologue has run too, and its record, holding
+//! the return address into its caller, is on the chain. The tests `walk_skip` and
+//! `walk_skip_modalloc` check that the first frame is the allocating function, in debug and
+//! release builds.
+//!
+//! # The one rule for callers
+//!
+//! Every allocator path that calls `capture` must also call it, *from the same call site*,
+//! while [`calibrating`] is true, even though the thread's events are suspended then; and then
+//! record nothing (capture returns 0 frames there). A path that checks for suspension before
+//! calling `capture` is not learned, and keeps one allocator frame at the top of its
+//! captures. For example:
+//!
+//! ```text
+//! let recording = thread_state::recording();
+//! if !recording && !walk::calibrating() { return; }
+//! let captured = walk::capture(&mut frames);     // the only call site
+//! if !recording { return; }
+//! ```
+//!
+//! # Frame pointers that are missing
+//!
+//! The profiled program must be built with `-C force-frame-pointers=yes` on x86_64 (build.rs
+//! warns when it is not). [`frame_pointers_look_missing`] runs a self-test once: a walk from a
+//! known three-deep chain of non-inlined functions must find its two callers in order.
+//! Reports say so once when it fails. [`foreign_stack_seen`] tells them when walks ran on
+//! stacks that could not be bounded.
+//!
+//! # Targets
+//!
+//! - **x86_64** (`rbp`) and **aarch64** (`x29`, with pointer-authentication bits masked off
+//!   return addresses) are walked.
+//! - **Windows**: compiles and walks, but Windows x64 code keeps no `rbp` chain (unwinding
+//!   uses `.pdata` tables), so captures are usually empty there.
+//! - **Other architectures, and operating systems with no stack-bounds query** (the BSDs,
+//!   wasm): [`capture`] compiles and always returns 0 frames.
+
+use core::cell::Cell;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::alloc::Layout;
+
+mod chain;
+pub(crate) mod testing;
+
+use self::chain::{walk_chain, LiveStack, StackRange};
+
+#[cfg(target_arch = "x86_64")]
+#[path = "x86_64.rs"]
+mod arch;
+
+#[cfg(target_arch = "aarch64")]
+#[path = "aarch64.rs"]
+mod arch;
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod arch {
+    //! Architectures without a walker: no registers are read and nothing is captured.
+
+    /// No frame pointer: a zero frame pointer ends every walk before it reads anything.
+    #[inline(always)]
+    pub(super) fn frame_and_stack_pointer() -> (usize, usize) {
+        (0, 0)
+    }
+
+    #[inline(always)]
+    pub(super) fn clean_return_address(address: usize) -> usize {
+        address
+    }
+}
 
 /// Most raw frames one capture can record (`trim_backtraces(None)` needs at least 64).
 pub(crate) const MAX_FRAMES: usize = 64;
@@ -9,9 +172,345 @@ pub(crate) const DEFAULT_FRAMES: usize = 16;
 
 /// Writes the return addresses of the code that called the global allocator into `frames`,
 /// innermost first, with the allocator's own frames (ModAlloc / dhat_compat::Alloc methods and
-/// the `__rust_alloc` shims) skipped. Returns how many were written (at most `frames.len()`).
+/// the `__rust_alloc` shims) skipped. Returns how many were written (at most `frames.len()`
+/// and at most [`MAX_FRAMES`]).
+///
+/// Call it from inside a `GlobalAlloc` method, on every allocation that is to be recorded. It
+/// never locks or panics. The first call in the process calibrates the skip (see the module
+/// docs): it allocates and frees three small blocks through the global allocator with the
+/// thread's events suspended, and the nested captures those make return 0 frames while
+/// [`calibrating`] is true.
 #[inline(never)]
 pub(crate) fn capture(frames: &mut [usize]) -> usize {
-    let _ = frames;
-    0
+    if CALIBRATION.load(Ordering::Acquire) != CALIBRATED {
+        if calibrating() {
+            learn_from_probe();
+            return 0;
+        }
+        calibrate();
+    }
+    let learned = LEARNED_COUNT.load(Ordering::Acquire);
+    let written = walk_from_here(frames, |ra| is_allocator_return(ra, learned));
+    testing::notify_observer(frames, written);
+    written
+}
+
+/// Captures the calling stack outside the allocator (a profile's start, an ad hoc event):
+/// nothing is skipped by calibration, only the first `skip` return addresses, which belong to
+/// the caller's own `#[inline(never)]` helpers. Innermost first, like [`capture`].
+#[cfg_attr(not(feature = "dhat-compat"), allow(dead_code))] // used by the heap profiler
+#[inline(never)]
+pub(crate) fn capture_from_caller(frames: &mut [usize], skip: usize) -> usize {
+    let mut skipped = 0;
+    walk_from_here(frames, |_| {
+        skipped += 1;
+        skipped <= skip
+    })
+}
+
+/// Walks from the frame of the function this is inlined into, dropping leading return
+/// addresses for which `skip_leading` says `true`.
+#[inline(always)]
+fn walk_from_here(frames: &mut [usize], skip_leading: impl FnMut(usize) -> bool) -> usize {
+    let (fp, sp) = arch::frame_and_stack_pointer();
+    if fp == 0 {
+        return 0;
+    }
+    let Some(high) = stack_top_above(sp) else {
+        return 0;
+    };
+    let depth = frames.len().min(MAX_FRAMES);
+    let range = StackRange { low: sp, high };
+    let clean = arch::clean_return_address;
+    walk_chain(
+        &LiveStack,
+        range,
+        fp,
+        skip_leading,
+        clean,
+        &mut frames[..depth],
+    )
+}
+
+/// Return addresses inside the allocator's own code, learned by [`calibrate`]. Written by the
+/// calibrating thread only, then published through [`LEARNED_COUNT`].
+static LEARNED: [AtomicUsize; LEARNED_CAPACITY] = [NO_ADDRESS; LEARNED_CAPACITY];
+const LEARNED_CAPACITY: usize = 12;
+#[allow(clippy::declare_interior_mutable_const)] // array initialiser
+const NO_ADDRESS: AtomicUsize = AtomicUsize::new(0);
+static LEARNED_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// Calibration state: how many attempts have started, or [`CALIBRATED`].
+static CALIBRATION: AtomicU8 = AtomicU8::new(0);
+const CALIBRATED: u8 = u8::MAX;
+/// Attempts that learned nothing (no capture ran inside the probes, for example because no
+/// capture was active yet) are retried this many times, then the walker stops trying.
+const CALIBRATION_ATTEMPTS: u8 = 3;
+
+#[inline(always)]
+fn is_allocator_return(address: usize, learned: usize) -> bool {
+    LEARNED[..learned.min(LEARNED_CAPACITY)]
+        .iter()
+        .any(|known| known.load(Ordering::Relaxed) == address)
+}
+
+/// Whether this thread is running the calibration probes: a capture made now must return 0
+/// frames, and the allocator must record nothing (the thread's events are suspended).
+pub(crate) fn calibrating() -> bool {
+    STACK
+        .try_with(|cache| cache.calibrating.get())
+        .unwrap_or(false)
+}
+
+/// Runs the calibration probes, once per process (see the module docs). Other threads that
+/// capture meanwhile skip nothing; their frames are kept, never lost.
+#[cold]
+#[inline(never)]
+fn calibrate() {
+    let attempt = CALIBRATION.load(Ordering::Relaxed);
+    if attempt >= CALIBRATION_ATTEMPTS
+        || CALIBRATION
+            .compare_exchange(attempt, attempt + 1, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    let marked = STACK
+        .try_with(|cache| cache.calibrating.replace(true))
+        .is_ok();
+    if marked {
+        // Neither the counters nor the call-site table record a suspended thread's events.
+        let _quiet = crate::thread_state::Suspended::new();
+        run_probes();
+        let _ = STACK.try_with(|cache| cache.calibrating.set(false));
+    }
+    let done =
+        !marked || LEARNED_COUNT.load(Ordering::Acquire) > 0 || attempt + 1 == CALIBRATION_ATTEMPTS;
+    if done {
+        CALIBRATION.store(CALIBRATED, Ordering::Release);
+    }
+}
+
+/// Size of the probe blocks: small, and different from common sizes.
+const PROBE_LAYOUT: Layout = match Layout::from_size_align(24, 8) {
+    Ok(layout) => layout,
+    Err(_) => panic!("valid layout"),
+};
+
+fn run_probes() {
+    let block = probe_alloc(PROBE_LAYOUT);
+    if !block.is_null() {
+        let grown = probe_realloc(block, PROBE_LAYOUT, 2 * PROBE_LAYOUT.size());
+        let (last, size) = if grown.is_null() {
+            (block, PROBE_LAYOUT.size())
+        } else {
+            (grown, 2 * PROBE_LAYOUT.size())
+        };
+        // SAFETY: `last` is the live block, allocated with this size and alignment.
+        unsafe { std::alloc::dealloc(last, Layout::from_size_align_unchecked(size, 8)) };
+    }
+    let zeroed = probe_alloc_zeroed(PROBE_LAYOUT);
+    if !zeroed.is_null() {
+        // SAFETY: `zeroed` was allocated with `PROBE_LAYOUT`.
+        unsafe { std::alloc::dealloc(zeroed, PROBE_LAYOUT) };
+    }
+}
+
+#[inline(never)]
+fn probe_alloc(layout: Layout) -> *mut u8 {
+    // SAFETY: `layout` has a non-zero size.
+    let block = unsafe { std::alloc::alloc(layout) };
+    core::hint::black_box(block)
+}
+
+#[inline(never)]
+fn probe_alloc_zeroed(layout: Layout) -> *mut u8 {
+    // SAFETY: `layout` has a non-zero size.
+    let block = unsafe { std::alloc::alloc_zeroed(layout) };
+    core::hint::black_box(block)
+}
+
+#[inline(never)]
+fn probe_realloc(block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+    // SAFETY: `block` is live and was allocated with `layout`; `new_size` is non-zero and
+    // does not overflow when rounded to the alignment.
+    let block = unsafe { std::alloc::realloc(block, layout, new_size) };
+    core::hint::black_box(block)
+}
+
+type ProbeAlloc = fn(Layout) -> *mut u8;
+type ProbeRealloc = fn(*mut u8, Layout, usize) -> *mut u8;
+
+fn is_probe_return(address: usize) -> bool {
+    returns_into(address, probe_alloc as ProbeAlloc as usize)
+        || returns_into(address, probe_alloc_zeroed as ProbeAlloc as usize)
+        || returns_into(address, probe_realloc as ProbeRealloc as usize)
+}
+
+/// Inside a probe's allocation: remembers the return addresses between `capture` and the probe.
+/// Inlined into `capture`, so the walk starts at `capture`'s own record.
+#[inline(always)]
+fn learn_from_probe() {
+    let mut raw = [0usize; 16];
+    let written = walk_from_here(&mut raw, |_| false);
+    let Some(probe) = raw[..written].iter().position(|&ra| is_probe_return(ra)) else {
+        return;
+    };
+    for &address in &raw[..probe] {
+        let count = LEARNED_COUNT.load(Ordering::Relaxed);
+        if count < LEARNED_CAPACITY && !is_allocator_return(address, count) {
+            LEARNED[count].store(address, Ordering::Relaxed);
+            LEARNED_COUNT.store(count + 1, Ordering::Release);
+        }
+    }
+}
+
+/// This thread's cached stack bounds and how they were obtained.
+struct StackCache {
+    low: Cell<usize>,
+    high: Cell<usize>,
+    state: Cell<CacheState>,
+    /// Set while this thread runs the calibration probes.
+    calibrating: Cell<bool>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CacheState {
+    /// Not asked yet.
+    Unknown,
+    /// Asked once.
+    Known,
+    /// Asked twice because the stack pointer was outside the first answer: no more asking.
+    Requeried,
+    /// The system could not say: no walks on this thread.
+    Unavailable,
+}
+
+thread_local! {
+    static STACK: StackCache = const {
+        StackCache {
+            low: Cell::new(0),
+            high: Cell::new(0),
+            state: Cell::new(CacheState::Unknown),
+            calibrating: Cell::new(false),
+        }
+    };
+}
+
+/// Set once any walk met a stack outside its thread's known stack.
+static FOREIGN_STACK_SEEN: AtomicBool = AtomicBool::new(false);
+
+/// The top of the stack `sp` is on, if it is this thread's known stack.
+#[inline(always)]
+fn stack_top_above(sp: usize) -> Option<usize> {
+    STACK
+        .try_with(|cache| {
+            let (low, high) = (cache.low.get(), cache.high.get());
+            if low <= sp && sp < high {
+                Some(high)
+            } else {
+                stack_top_slow(cache, sp)
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// First use on this thread, or a stack pointer outside the cached range.
+#[cold]
+#[inline(never)]
+fn stack_top_slow(cache: &StackCache, sp: usize) -> Option<usize> {
+    let next = match cache.state.get() {
+        CacheState::Unknown => CacheState::Known,
+        CacheState::Known => CacheState::Requeried,
+        CacheState::Requeried | CacheState::Unavailable => {
+            note_foreign_stack();
+            return None;
+        }
+    };
+    let Some((low, high)) = crate::sys::thread_stack_bounds() else {
+        cache.state.set(CacheState::Unavailable);
+        return None;
+    };
+    cache.low.set(low);
+    cache.high.set(high);
+    cache.state.set(next);
+    if low <= sp && sp < high {
+        Some(high)
+    } else {
+        note_foreign_stack();
+        None
+    }
+}
+
+fn note_foreign_stack() {
+    if !FOREIGN_STACK_SEEN.load(Ordering::Relaxed) {
+        FOREIGN_STACK_SEEN.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether any walk ran on a stack the walker could not bound (a signal handler's alternate
+/// stack, a coroutine's stack): those walks captured nothing.
+pub(crate) fn foreign_stack_seen() -> bool {
+    FOREIGN_STACK_SEEN.load(Ordering::Relaxed)
+}
+
+/// Self-test outcome: unknown, passed, failed.
+static SELF_TEST: AtomicU8 = AtomicU8::new(SELF_TEST_UNKNOWN);
+const SELF_TEST_UNKNOWN: u8 = 0;
+const SELF_TEST_PASSED: u8 = 1;
+const SELF_TEST_FAILED: u8 = 2;
+
+/// Whether frame pointers look missing from this build: a walk from a known chain of three
+/// non-inlined functions did not find its callers. The self-test runs once, on first call; it
+/// neither allocates nor locks. Always `false` on targets without a walker.
+pub(crate) fn frame_pointers_look_missing() -> bool {
+    if !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        return false;
+    }
+    let outcome = match SELF_TEST.load(Ordering::Relaxed) {
+        SELF_TEST_UNKNOWN => {
+            let outcome = if self_test_outer() {
+                SELF_TEST_PASSED
+            } else {
+                SELF_TEST_FAILED
+            };
+            SELF_TEST.store(outcome, Ordering::Relaxed);
+            outcome
+        }
+        known => known,
+    };
+    outcome == SELF_TEST_FAILED
+}
+
+/// How far past a probe function's entry a return address into it may lie. The probes are a
+/// few instructions long; this leaves room for debug builds and instrumentation.
+const PROBE_SPAN: usize = 512;
+
+/// Whether `address` is a return address into the function starting at `entry`.
+fn returns_into(address: usize, entry: usize) -> bool {
+    address > entry && address - entry < PROBE_SPAN
+}
+
+#[inline(never)]
+fn self_test_outer() -> bool {
+    let passed = self_test_middle();
+    // Work after the call keeps it a real call rather than a tail jump.
+    core::hint::black_box(passed)
+}
+
+#[inline(never)]
+fn self_test_middle() -> bool {
+    let passed = self_test_inner();
+    core::hint::black_box(passed)
+}
+
+#[inline(never)]
+fn self_test_inner() -> bool {
+    let mut frames = [0usize; 4];
+    // The record at this function's frame pointer holds the return address into `middle`.
+    let written = walk_from_here(&mut frames, |_| false);
+    let middle = self_test_middle as fn() -> bool as usize;
+    let outer = self_test_outer as fn() -> bool as usize;
+    written >= 2 && returns_into(frames[0], middle) && returns_into(frames[1], outer)
 }

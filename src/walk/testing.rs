@@ -1,0 +1,90 @@
+//! Hooks for the walker's integration tests, reached through `mod_alloc::__private_walk`.
+//! Hidden from the docs and not part of the API: they exist so that tests can check the walk
+//! from inside a real global allocator.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// A function told about every `walk::capture`: the frames written. It runs inside the
+/// global allocator, so it must not allocate, lock or panic.
+pub type CaptureObserver = fn(&[usize]);
+
+/// The installed observer as a `usize` (0 for none).
+static OBSERVER: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs (or, with `None`, removes) the observer of every capture.
+pub fn set_capture_observer(observer: Option<CaptureObserver>) {
+    OBSERVER.store(observer.map_or(0, |f| f as usize), Ordering::Release);
+}
+
+/// Called by `capture` after each walk: one relaxed load when no observer is installed.
+#[inline(always)]
+pub(super) fn notify_observer(frames: &[usize], written: usize) {
+    let raw = OBSERVER.load(Ordering::Relaxed);
+    if raw != 0 {
+        notify_slow(raw, &frames[..written]);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn notify_slow(raw: usize, frames: &[usize]) {
+    core::sync::atomic::fence(Ordering::Acquire);
+    // SAFETY: `raw` is non-zero, so it was stored from a `CaptureObserver` by
+    // `set_capture_observer`; function pointers round-trip through `usize`.
+    let observer = unsafe { core::mem::transmute::<usize, CaptureObserver>(raw) };
+    observer(frames);
+}
+
+/// `walk::capture` itself, with its allocator skip: meant to be called from a test's own
+/// `#[inline(always)]` `GlobalAlloc` method. Inlined, so it adds no frame of its own.
+#[inline(always)]
+pub fn capture_for_tests(frames: &mut [usize]) -> usize {
+    super::capture(frames)
+}
+
+/// A walk from the caller: the first frame written is the return address into the function
+/// that called `walk_here`.
+#[inline(never)]
+pub fn walk_here(frames: &mut [usize]) -> usize {
+    let written = super::walk_from_here(frames, |_| false);
+    core::hint::black_box(written)
+}
+
+/// Allocates `layout` from inside this library, where the allocator shim (defined in the
+/// crate that declares the `#[global_allocator]`) cannot be inlined: the first captured frame
+/// must return into this function.
+///
+/// # Safety
+///
+/// As for [`std::alloc::alloc`].
+#[inline(never)]
+pub unsafe fn allocate_in_library(layout: std::alloc::Layout) -> *mut u8 {
+    // SAFETY: the caller upholds `alloc`'s contract.
+    let block = unsafe { std::alloc::alloc(layout) };
+    core::hint::black_box(block)
+}
+
+/// The entry address of [`allocate_in_library`].
+pub fn allocate_in_library_address() -> usize {
+    allocate_in_library as unsafe fn(std::alloc::Layout) -> *mut u8 as usize
+}
+
+/// How many allocator return addresses calibration has learned.
+pub fn learned_allocator_returns() -> usize {
+    super::LEARNED_COUNT.load(Ordering::Acquire)
+}
+
+/// See `walk::frame_pointers_look_missing`.
+pub fn frame_pointers_look_missing() -> bool {
+    super::frame_pointers_look_missing()
+}
+
+/// See `walk::foreign_stack_seen`.
+pub fn foreign_stack_seen() -> bool {
+    super::foreign_stack_seen()
+}
+
+/// See `walk::MAX_FRAMES`.
+pub const MAX_FRAMES: usize = super::MAX_FRAMES;
+/// See `walk::DEFAULT_FRAMES`.
+pub const DEFAULT_FRAMES: usize = super::DEFAULT_FRAMES;
