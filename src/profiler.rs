@@ -24,6 +24,11 @@ use crate::thread_state::{self, ScopeId};
 /// assert!(stats.total_bytes >= stats.peak_bytes);
 /// ```
 ///
+/// With the `backtraces` feature, a running `Profiler` also turns on call-site capture:
+/// [`Profiler::call_sites`] lists the stacks that allocated. Overlapping profilers share one
+/// call-site table, so each one's report covers every event since the oldest profiler still
+/// running started; the table starts empty again when a profiler starts while none runs.
+///
 /// [`start`]: Profiler::start
 /// [`stop`]: Profiler::stop
 #[derive(Debug)]
@@ -34,28 +39,56 @@ pub struct Profiler {
     /// `None` only when 63 windows are already open; the peak then falls back to the
     /// process-lifetime register and may overstate.
     register: Option<Register>,
+    /// Keeps call-site capture on while the window is open.
+    #[cfg(feature = "backtraces")]
+    call_sites: crate::sites::Session,
 }
 
 impl Profiler {
     /// Opens a window now.
     pub fn start() -> Profiler {
+        // First, so that its own work (reading `MOD_ALLOC_BUCKETS`, done with this thread's
+        // recording suspended) happens before the window's baseline.
+        #[cfg(feature = "backtraces")]
+        let call_sites = crate::sites::Session::start();
         thread_state::publish_pending();
         let start_level = peak::level();
         let register = Register::claim(start_level);
-        Profiler { start: slots::sum(), start_level, register }
+        Profiler {
+            start: slots::sum(),
+            start_level,
+            register,
+            #[cfg(feature = "backtraces")]
+            call_sites,
+        }
     }
 
     /// The figures so far, without closing the window.
     pub fn stats(&self) -> AllocStats {
         thread_state::publish_pending();
         let counts = slots::sum().wrapping_sub(self.start);
-        let peak = self.register.as_ref().map_or_else(peak::lifetime_peak, Register::peak);
+        let peak = self
+            .register
+            .as_ref()
+            .map_or_else(peak::lifetime_peak, Register::peak);
         AllocStats::from_counts(counts, peak - self.start_level)
     }
 
     /// Closes the window and returns its figures.
     pub fn stop(self) -> AllocStats {
         self.stats()
+    }
+
+    /// The call sites that allocated so far, without closing the window.
+    ///
+    /// Works without the `symbolicate` feature: each site is a list of raw return addresses.
+    /// Building the report allocates, with the calling thread's recording suspended, so it
+    /// never shows up in the figures. See [`CallSiteReport`](crate::CallSiteReport).
+    #[cfg(feature = "backtraces")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "backtraces")))]
+    pub fn call_sites(&self) -> crate::CallSiteReport {
+        let _ = &self.call_sites;
+        crate::sites::report()
     }
 }
 
@@ -91,7 +124,12 @@ impl ThreadProfiler {
     pub fn start() -> ThreadProfiler {
         let scope = thread_state::open_scope();
         let (start, start_net) = thread_state::own_snapshot();
-        ThreadProfiler { start, start_net, scope, _not_send: PhantomData }
+        ThreadProfiler {
+            start,
+            start_net,
+            scope,
+            _not_send: PhantomData,
+        }
     }
 
     /// The figures so far, without closing the window.

@@ -1,6 +1,345 @@
-//! Lock-free call-site table (feature `backtraces`). OWNED BY THE CALL-SITE TABLE WORK; this is
-//! the agreed interface, to be replaced by the real implementation.
+//! Call sites (feature `backtraces`): which code asked for memory, how often and how much.
+//!
+//! # The path of one event
+//!
+//! While call-site capture is on, [`crate::ModAlloc`] walks the stack into a buffer on its
+//! own stack ([`crate::walk::capture`]) and hands the frames to [`record`]. That finds or
+//! inserts the frame list in the process-wide [`table::Table`] and counts the event in the
+//! calling thread's [`threads::ThreadSites`] cache. When capture is off the allocator pays
+//! one relaxed load of a flag ([`capture_active`]).
+//!
+//! Nothing here allocates through the global allocator: the table, frame buffers and
+//! per-thread blocks come from [`std::alloc::System`]. Nothing takes a lock on the hot path;
+//! the only wait is an inserter's bounded spin on a slot another thread is filling.
+//!
+//! # Sessions
+//!
+//! Capture is on while at least one [`Session`] lives; each [`crate::Profiler`] holds one.
+//! A session that starts while none is running begins a new *generation*: the table is swept
+//! empty (its memory and grown segments are kept) and the unattributed-event figures take a
+//! new baseline. A session that starts while others run joins their generation, so
+//! overlapping profilers share one table and a report covers every event since the oldest
+//! running one started. Events racing with the start or end of a generation may land on
+//! either side of it, or be dropped from the finished one; nothing else is lost silently.
+//!
+//! # Unattributed events
+//!
+//! An event gets no site when its walk captured no frame, when its frame list found no room
+//! in the table (see [`table`] for the bounds), or when it gave up waiting for another
+//! thread's claim of its slot. Each reason is counted per thread and reported.
+//!
+//! # Capacity
+//!
+//! The first segment's capacity comes from `MOD_ALLOC_BUCKETS` (see [`config`]), read once,
+//! in user context, by the first session.
 
-/// A call site's index in the table; stable for the life of the table. 0 is never a site.
+mod config;
+mod primitive;
+mod table;
+mod threads;
+
+use core::ptr;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::callsite::{CallSite, CallSiteReport};
+use crate::thread_state::Suspended;
+use crate::walk::{DEFAULT_FRAMES, MAX_FRAMES};
+
+use table::{hash_frames, Table, Unplaced};
+use threads::{EventFigures, Unattributed, LOCAL};
+
+#[allow(unused_imports)] // for the thread-exit hook in `thread_state`
+pub(crate) use threads::release_current as release_thread;
+
+/// A call site's index in the table; stable for the life of a generation. 0 is never a site.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct SiteId(pub(crate) u32);
+
+/// Whether call-site capture is on. Read relaxed on every allocator call.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// The table, created by the first session and never freed.
+static TABLE: AtomicPtr<Table> = AtomicPtr::new(ptr::null_mut());
+
+/// The current generation (0 before the first session).
+static GENERATION: AtomicU32 = AtomicU32::new(0);
+
+/// Frames each walk captures, at most [`MAX_FRAMES`].
+static DEPTH: AtomicUsize = AtomicUsize::new(DEFAULT_FRAMES);
+
+/// Session bookkeeping; only ever locked in user context, never inside the allocator.
+struct Control {
+    running: usize,
+    table_tried: bool,
+    baseline: EventFigures,
+}
+
+static CONTROL: Mutex<Control> = Mutex::new(Control {
+    running: 0,
+    table_tried: false,
+    baseline: EventFigures {
+        events: 0,
+        frames: 0,
+        zero_frames: 0,
+        unplaced: 0,
+        busy: 0,
+    },
+});
+
+fn control() -> MutexGuard<'static, Control> {
+    // Nothing panics while holding the lock, but a poisoned lock still holds sound data.
+    CONTROL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Whether call-site capture is on.
+#[inline(always)]
+pub(crate) fn capture_active() -> bool {
+    ACTIVE.load(Relaxed)
+}
+
+/// Frames each walk should capture.
+#[inline(always)]
+pub(crate) fn capture_depth() -> usize {
+    DEPTH.load(Relaxed).min(MAX_FRAMES)
+}
+
+/// Sets the frames each walk captures, clamped to `1..=MAX_FRAMES`.
+#[allow(dead_code)] // for the dhat-compat builder's `trim_backtraces`
+pub(crate) fn set_capture_depth(frames: usize) {
+    DEPTH.store(frames.clamp(1, MAX_FRAMES), Relaxed);
+}
+
+/// Records one allocator event of `size` bytes whose walk captured `frames`.
+#[inline(never)]
+pub(crate) fn record(frames: &[usize], size: usize) {
+    let done = LOCAL.try_with(|local| {
+        // The crate's own work (reports, symbolication) runs with recording suspended.
+        if !crate::thread_state::recording() {
+            return true;
+        }
+        let Some(block) = local.block() else {
+            return false;
+        };
+        let (synthetic, synthetic_len) = local.synthetic.get();
+        let frames = if synthetic.is_null() {
+            frames
+        } else {
+            // SAFETY: `with_synthetic_frames` keeps this slice alive while it is installed.
+            unsafe { core::slice::from_raw_parts(synthetic, synthetic_len) }
+        };
+        record_in(local, block, frames, size as u64);
+        true
+    });
+    if done != Ok(true) {
+        threads::record_orphan();
+    }
+}
+
+#[inline(always)]
+fn record_in(local: &threads::Local, block: &threads::ThreadSites, frames: &[usize], bytes: u64) {
+    if frames.is_empty() {
+        block.record_unattributed(0, Unattributed::NoFrames);
+        return;
+    }
+    let Some(table) = table() else {
+        block.record_unattributed(frames.len(), Unattributed::Unplaced);
+        return;
+    };
+    // Acquire: pairs with the Release store in `Session::start` that follows the sweep, so
+    // the sweep's EMPTY slots are what we probe (a stale view could duplicate a site).
+    let generation = GENERATION.load(Acquire);
+    let (last_slot, last_id, last_generation) = local.last_site.get();
+    if last_generation == generation && !last_slot.is_null() {
+        // SAFETY: slots live as long as the table, which is never freed.
+        let slot = unsafe { &*last_slot };
+        if slot.is_site_of(generation, frames) {
+            block.record_site(table, generation, last_id, frames.len(), bytes);
+            return;
+        }
+    }
+    match table.intern(frames, hash_frames(frames), generation) {
+        Ok((id, slot)) => {
+            local.last_site.set((slot, id, generation));
+            block.record_site(table, generation, id, frames.len(), bytes);
+        }
+        Err(Unplaced::Full) => block.record_unattributed(frames.len(), Unattributed::Unplaced),
+        Err(Unplaced::Busy) => block.record_unattributed(frames.len(), Unattributed::Busy),
+    }
+}
+
+#[inline(always)]
+fn table() -> Option<&'static Table> {
+    // Acquire: pairs with the Release store that published the initialised table.
+    let table = TABLE.load(Acquire);
+    // SAFETY: a non-null pointer is a table initialised before publication and never freed.
+    unsafe { table.as_ref() }
+}
+
+/// Finds or inserts `frames` in the current generation, without counting an event. For the
+/// heap profiler, which keeps its own per-site figures. `None` if there are no frames, no
+/// session is running, or the table has no room.
+#[allow(dead_code)] // used by the heap tier
+pub(crate) fn intern(frames: &[usize]) -> Option<SiteId> {
+    if frames.is_empty() || !capture_active() {
+        return None;
+    }
+    let table = table()?;
+    // Acquire: as in `record_in`.
+    let generation = GENERATION.load(Acquire);
+    table
+        .intern(frames, hash_frames(frames), generation)
+        .ok()
+        .map(|(id, _)| id)
+}
+
+/// Appends the frames of site `id` of the current generation to `out`; `false` if `id` is
+/// not such a site. Allocates only in `out`: call it with recording suspended.
+#[allow(dead_code)] // used by the heap tier
+pub(crate) fn site_frames(id: SiteId, out: &mut Vec<usize>) -> bool {
+    let Some(slot) = table().and_then(|table| table.slot(id)) else {
+        return false;
+    };
+    // Acquire: as in `record_in`.
+    if !slot.is_ready(GENERATION.load(Acquire)) {
+        return false;
+    }
+    slot.copy_frames(out);
+    true
+}
+
+/// Runs `f` with every event of the calling thread attributed to `frames` instead of the
+/// walked stack. For tests of the table through the real allocator path.
+pub(crate) fn with_synthetic_frames<R>(frames: &[usize], f: impl FnOnce() -> R) -> R {
+    struct Restore((*const usize, usize));
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = LOCAL.try_with(|local| local.synthetic.set(self.0));
+        }
+    }
+    let installed = (frames.as_ptr(), frames.len().min(MAX_FRAMES));
+    let previous = LOCAL
+        .try_with(|local| local.synthetic.replace(installed))
+        .unwrap_or((ptr::null(), 0));
+    let _restore = Restore(previous);
+    f()
+}
+
+/// Keeps call-site capture on while it lives.
+#[derive(Debug)]
+pub(crate) struct Session(());
+
+impl Session {
+    /// Turns capture on, starting a new generation if no other session is running.
+    pub(crate) fn start() -> Session {
+        let _suspended = Suspended::new();
+        let mut control = control();
+        if control.running == 0 {
+            let table = if control.table_tried {
+                table()
+            } else {
+                create_table(&mut control)
+            };
+            if let Some(table) = table {
+                table.sweep();
+            }
+            let next = match GENERATION.load(Relaxed) {
+                g if g >= table::MAX_GENERATION => 1,
+                g => g + 1,
+            };
+            // Release: the sweep above happens-before any event that reads this generation
+            // with Acquire (see `record_in`).
+            GENERATION.store(next, Release);
+            control.baseline = threads::figures();
+            // Release: not needed by the hot path (it reloads the generation with Acquire),
+            // but orders everything above before capture is seen on.
+            ACTIVE.store(true, Release);
+        }
+        control.running += 1;
+        Session(())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let mut control = control();
+        control.running -= 1;
+        if control.running == 0 {
+            ACTIVE.store(false, Relaxed);
+        }
+    }
+}
+
+/// Reads `MOD_ALLOC_BUCKETS` (printing its one warning, if any) and publishes the table.
+#[cold]
+fn create_table(control: &mut Control) -> Option<&'static Table> {
+    control.table_tried = true;
+    let setting = config::parse_buckets(std::env::var_os(config::BUCKETS_VAR).as_deref());
+    if let Some(warning) = &setting.warning {
+        eprintln!("{warning}");
+    }
+    let table = Table::new(setting.buckets)?;
+    let layout = Layout::new::<Table>();
+    // SAFETY: `Table` has a non-zero size.
+    let memory = unsafe { System.alloc(layout) }.cast::<Table>();
+    if memory.is_null() {
+        return None;
+    }
+    // SAFETY: fresh memory with room and alignment for one `Table`.
+    unsafe { memory.write(table) };
+    // Release: publishes the initialised table to the Acquire loads in `table()`.
+    TABLE.store(memory, Release);
+    // SAFETY: just initialised, and never freed.
+    Some(unsafe { &*memory })
+}
+
+/// The call sites of the current generation. Call only while a session runs.
+pub(crate) fn report() -> CallSiteReport {
+    let _suspended = Suspended::new();
+    let baseline = control().baseline;
+    // Acquire: as in `record_in`; also makes every site published so far visible.
+    let generation = GENERATION.load(Acquire);
+    let mut ids = Vec::new();
+    let mut sites = Vec::new();
+    let (mut table_slots, mut table_segments) = (0, 0);
+    if let Some(table) = table() {
+        (table_slots, table_segments) = table.capacity();
+        table.for_each_site(generation, |id, slot| {
+            let mut frames = Vec::new();
+            slot.copy_frames(&mut frames);
+            ids.push(id);
+            sites.push(CallSite {
+                frames,
+                count: slot.count.load(Relaxed),
+                bytes: slot.bytes.load(Relaxed),
+            });
+        });
+    }
+    // `for_each_site` visits ids in increasing order, so `ids` is sorted.
+    threads::for_each_cached(generation, |id, count, bytes| {
+        if let Ok(index) = ids.binary_search(&id) {
+            sites[index].count += count;
+            sites[index].bytes += bytes;
+        }
+    });
+    // Sites interned by the heap tier without an event of their own are not call sites here.
+    sites.retain(|site| site.count != 0);
+    let figures = threads::figures().wrapping_sub(baseline);
+    CallSiteReport {
+        sites,
+        events: figures.events,
+        unattributed_events: figures.zero_frames + figures.unplaced + figures.busy,
+        zero_frame_events: figures.zero_frames,
+        table_full_events: figures.unplaced,
+        contended_events: figures.busy,
+        frames_captured: figures.frames,
+        table_slots,
+        table_segments,
+        frame_pointers_missing: crate::walk::frame_pointers_look_missing(),
+        foreign_stack_seen: crate::walk::foreign_stack_seen(),
+    }
+}

@@ -1,0 +1,58 @@
+//! Real stack walks from 4 threads into two call sites: each site's count and bytes are
+//! exact, and the two sites are told apart. Needs frame pointers
+//! (`RUSTFLAGS="-C force-frame-pointers=yes"`, as the README test command sets).
+#![cfg(feature = "backtraces")]
+
+use mod_alloc::{ModAlloc, Profiler};
+
+#[global_allocator]
+static GLOBAL: ModAlloc = ModAlloc::new();
+
+const THREADS: usize = 4;
+const ROUNDS: usize = 500;
+const FIRST_SIZE: usize = 1_234;
+const SECOND_SIZE: usize = 4_321;
+
+#[inline(never)]
+fn allocate_first() {
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(FIRST_SIZE)));
+}
+
+#[inline(never)]
+fn allocate_second() {
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(SECOND_SIZE)));
+}
+
+#[test]
+fn real_walks_from_many_threads_count_exactly() {
+    let profiler = Profiler::start();
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                for _ in 0..ROUNDS {
+                    allocate_first();
+                    allocate_second();
+                }
+            });
+        }
+    });
+    let report = profiler.call_sites();
+    if report.frame_pointers_missing {
+        eprintln!(
+            "skipped: this build has no frame pointers; {}",
+            report.notice().unwrap()
+        );
+        return;
+    }
+    for size in [FIRST_SIZE, SECOND_SIZE] {
+        let sites: Vec<_> = report
+            .sites
+            .iter()
+            .filter(|s| s.bytes % size as u64 == 0 && s.bytes / size as u64 == s.count)
+            .collect();
+        assert_eq!(sites.len(), 1, "one site allocates {size} bytes: {report}");
+        assert_eq!(sites[0].count, (THREADS * ROUNDS) as u64, "{report}");
+        assert!(!sites[0].frames.is_empty());
+    }
+    assert!(report.frames_per_event() > 1.0, "{report:.5}");
+}
