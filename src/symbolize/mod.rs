@@ -1,1 +1,304 @@
-//! Offline symbolication (feature `symbolicate`). OWNED BY THE SYMBOLICATION WORK.
+//! Offline symbolication: turning captured return addresses into function, file, line and
+//! column, with inlined frames (feature `symbolicate`).
+//!
+//! Nothing here runs on the allocation hot path. The allocator only stores raw addresses;
+//! this module names them when a report is written.
+//!
+//! # From a runtime address to a file address
+//!
+//! Default Linux executables are position-independent, shared libraries always are, and
+//! macOS and Windows randomise load addresses too. So a runtime address means nothing to the
+//! debug information until it is mapped back to the address the linker assigned:
+//!
+//! - The [`modules`] layer finds the module (executable or library) containing the address
+//!   and how it was placed: on Linux `dl_iterate_phdr` gives each object's load bias, on
+//!   macOS dyld gives each image's slide, on Windows the loader gives the module's base.
+//! - ELF and Mach-O: file address = runtime address − bias. PE: file address = the file's
+//!   preferred image base + (runtime address − load base).
+//!
+//! # Why address − 1
+//!
+//! A captured frame is a return address: the instruction *after* the call. When the call is
+//! the last instruction of a function, or of an inlined block, or of a source line, the
+//! return address already belongs to the next one. Looking up `return address − 1` always
+//! lands inside the call instruction itself, which is the line the user wants to see.
+//!
+//! # Backends and fallbacks
+//!
+//! For each module, in order:
+//!
+//! 1. PE files with a PDB (MSVC): the PDB's procedures, inline sites, line programs and
+//!    public symbols; inlined frames innermost first (see `pdb_file`).
+//! 2. DWARF, through `addr2line`: every inlined frame, innermost first, with file, line and
+//!    column. Found in the binary itself or in a separate debug file: ELF `.gnu_debuglink`
+//!    or build ID under `/usr/lib/debug`, or a macOS dSYM bundle next to the binary. A
+//!    Mach-O executable without a dSYM is read through its debug map: the DWARF of each
+//!    function stays in the object file it was compiled into (cargo's default on macOS).
+//! 3. The symbol table: ELF `.symtab`, or `.dynsym` when stripped (so libc frames get at
+//!    least their exported names), Mach-O symbols, PE COFF symbols and exports. Names only.
+//! 4. Nothing (the file is missing, unreadable, or stripped): the frame stays a raw
+//!    address, and the module gets one note line,
+//!    `mod-alloc: no symbols for <module>; frames show raw addresses`, kept in
+//!    [`Symbolizer::notes`] for the report to print. Never a panic.
+//!
+//! Function names are demangled without the hash suffix (`{:#}` of `rustc_demangle`).
+//!
+//! # Caching, and the allocator's figures
+//!
+//! - Each object file is read and parsed once per process, into a process-wide cache behind
+//!   a `Mutex` (not per thread), keyed by path. What stays cached is the DWARF sections and
+//!   flattened symbol and PDB tables; the file's other bytes are dropped after parsing.
+//!   [`Symbolizer::release_cache`] frees it all; the next lookup parses again.
+//! - Each [`Symbolizer`] also remembers the frames of every address it has resolved, so a
+//!   report that mentions the same frame many times resolves it once. Dropping it frees that.
+//! - All of this work, including dropping a `Symbolizer`, runs with the calling thread's
+//!   allocation recording suspended, so symbolication never shows up in the figures.
+
+mod debug_files;
+mod modules;
+mod object_file;
+mod pdb_file;
+mod report;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::thread_state::Suspended;
+
+use self::modules::ModuleMap;
+use self::object_file::ObjectDebug;
+
+#[allow(unused_imports)] // consumed by the report and DHAT writers as they are wired up
+pub(crate) use self::report::{top_sites_report, SiteInput};
+
+/// The crate-internal name for one resolved frame.
+#[allow(dead_code)] // used by the report writers
+pub(crate) type SymbolFrame = Symbol;
+
+/// One resolved frame: where a captured address points in the source.
+///
+/// A captured address gives one `Symbol` for the function it is in, preceded by one for each
+/// function inlined at that point, innermost first. Every field is optional: a binary
+/// without debug information still names its functions from its symbol table, and a
+/// stripped one names nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Symbol {
+    /// The demangled function name, without the hash suffix Rust adds to symbols.
+    pub function: Option<String>,
+    /// The source file, as recorded by the compiler (often absolute).
+    pub file: Option<String>,
+    /// The 1-based source line.
+    pub line: Option<u32>,
+    /// The 1-based source column, when the debug information records one.
+    pub column: Option<u32>,
+}
+
+impl Symbol {
+    /// Whether anything about the frame is known.
+    pub fn is_resolved(&self) -> bool {
+        self.function.is_some() || self.file.is_some()
+    }
+}
+
+/// The process-wide cache of parsed object files, keyed by path. `None` marks a file that
+/// could not be read or parsed, so it is not retried.
+static OBJECT_CACHE: Mutex<Vec<CacheEntry>> = Mutex::new(Vec::new());
+
+/// A cached parse: the file, how it was read, and the result.
+type CacheEntry = (PathBuf, FileKind, Option<ObjectDebug>);
+
+/// How a cached file was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FileKind {
+    /// An executable or library (ELF, Mach-O or PE), with its separate debug files.
+    Object,
+    /// A PDB on its own, addressed by RVA.
+    Pdb,
+}
+
+/// Resolves captured return addresses to [`Symbol`]s.
+///
+/// ```
+/// # #[inline(never)] fn some_function() {}
+/// let mut symbolizer = mod_alloc::Symbolizer::new();
+/// // Any code address in this process works; captured frames are return addresses.
+/// let frames = symbolizer.resolve(some_function as usize + 1);
+/// assert!(!frames.is_empty());
+/// ```
+#[derive(Debug)]
+pub struct Symbolizer {
+    state: SymbolizerState,
+}
+
+#[derive(Debug, Default)]
+struct SymbolizerState {
+    modules: ModuleMap,
+    resolved: HashMap<usize, Vec<Symbol>>,
+    notes: Vec<String>,
+    noted: Vec<PathBuf>,
+    /// Returned for addresses outside every module.
+    unknown: Vec<Symbol>,
+    /// The last result of `resolve_in_file` or `resolve_in_pdb`.
+    last_in_file: Vec<Symbol>,
+}
+
+impl Default for Symbolizer {
+    fn default() -> Self {
+        Symbolizer::new()
+    }
+}
+
+impl Symbolizer {
+    /// A symbolizer for this process's loaded modules.
+    pub fn new() -> Symbolizer {
+        let _suspended = Suspended::new();
+        Symbolizer {
+            state: SymbolizerState {
+                modules: ModuleMap::new(),
+                unknown: vec![Symbol::default()],
+                ..SymbolizerState::default()
+            },
+        }
+    }
+
+    /// The frames at a captured return address, innermost inlined frame first.
+    ///
+    /// Always at least one entry. An address that cannot be resolved gives one entry with
+    /// every field `None`; the caller prints the raw address.
+    pub fn resolve(&mut self, return_address: usize) -> &[Symbol] {
+        // A return address points after the call; the call itself is one byte earlier.
+        self.resolve_code_address(return_address.wrapping_sub(1))
+    }
+
+    /// The frames at an address that is itself inside an instruction (for example a
+    /// function's address), without the return-address adjustment.
+    pub fn resolve_code_address(&mut self, address: usize) -> &[Symbol] {
+        let _suspended = Suspended::new();
+        let state = &mut self.state;
+        if !state.resolved.contains_key(&address) {
+            let frames = state.lookup(address);
+            state.resolved.insert(address, frames);
+        }
+        match state.resolved.get(&address) {
+            Some(frames) => frames,
+            None => &state.unknown,
+        }
+    }
+
+    /// Resolves `address`, a link-time address in the object file at `path` (for example an
+    /// address in a binary that is not loaded, such as an RVA plus the PE image base). Uses
+    /// and fills the same process-wide cache as [`resolve`](Self::resolve). The result is
+    /// kept until the next call, so its memory stays out of the allocation figures.
+    pub fn resolve_in_file(&mut self, path: &Path, address: u64) -> &[Symbol] {
+        let _suspended = Suspended::new();
+        let frames = with_cached(path, FileKind::Object, |object| {
+            object.map(|object| object.resolve(address))
+        });
+        let frames = self
+            .state
+            .finish(path, FileKind::Object, frames.unwrap_or_default());
+        self.state.last_in_file = frames;
+        &self.state.last_in_file
+    }
+
+    /// Resolves `rva` through the PDB at `path`, an offset from the module base: the PDB code
+    /// path on its own, on any platform. The result is kept until the next call.
+    pub fn resolve_in_pdb(&mut self, path: &Path, rva: u32) -> &[Symbol] {
+        let _suspended = Suspended::new();
+        let frames = with_cached(path, FileKind::Pdb, |object| {
+            object.map(|object| object.resolve(u64::from(rva)))
+        });
+        let frames = self
+            .state
+            .finish(path, FileKind::Pdb, frames.unwrap_or_default());
+        self.state.last_in_file = frames;
+        &self.state.last_in_file
+    }
+
+    /// One line for each module whose frames could not be named, e.g.
+    /// `mod-alloc: no symbols for ./app; frames show raw addresses`.
+    pub fn notes(&self) -> &[String] {
+        &self.state.notes
+    }
+
+    /// Frees the process-wide cache of parsed object files. Later lookups parse again.
+    pub fn release_cache() {
+        let _suspended = Suspended::new();
+        let drained = std::mem::take(&mut *lock_cache());
+        drop(drained);
+    }
+}
+
+impl Drop for Symbolizer {
+    fn drop(&mut self) {
+        // The memory was allocated with recording suspended; free it the same way.
+        let _suspended = Suspended::new();
+        drop(std::mem::take(&mut self.state));
+    }
+}
+
+impl SymbolizerState {
+    fn lookup(&mut self, address: usize) -> Vec<Symbol> {
+        let Some(module) = self.modules.find(address) else {
+            return vec![Symbol::default()];
+        };
+        let placement = module.placement;
+        let frames = with_cached(&module.path, FileKind::Object, |object| {
+            object.map(|object| object.resolve(placement.file_address(address, object.image_base)))
+        });
+        self.finish(&module.path, FileKind::Object, frames.unwrap_or_default())
+    }
+
+    /// Notes a module that named nothing, and guarantees at least one entry.
+    fn finish(&mut self, path: &Path, kind: FileKind, frames: Vec<Symbol>) -> Vec<Symbol> {
+        if frames.iter().any(Symbol::is_resolved) {
+            return frames;
+        }
+        let has_names = with_cached(path, kind, |object| {
+            object.is_some_and(ObjectDebug::has_debug_names)
+        });
+        if !has_names && !self.noted.iter().any(|noted| noted == path) {
+            self.noted.push(path.to_path_buf());
+            self.notes.push(format!(
+                "mod-alloc: no symbols for {}; frames show raw addresses",
+                path.display()
+            ));
+        }
+        if frames.is_empty() {
+            vec![Symbol::default()]
+        } else {
+            frames
+        }
+    }
+}
+
+fn lock_cache() -> std::sync::MutexGuard<'static, Vec<CacheEntry>> {
+    OBJECT_CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `f` on the cached parse of `path`, parsing it first if needed.
+fn with_cached<R>(path: &Path, kind: FileKind, f: impl FnOnce(Option<&ObjectDebug>) -> R) -> R {
+    let mut cache = lock_cache();
+    let index = match cache
+        .iter()
+        .position(|entry| entry.0 == path && entry.1 == kind)
+    {
+        Some(index) => index,
+        None => {
+            // The parsers return errors for bad input; should one panic anyway, the file is
+            // treated as unreadable rather than failing the report.
+            let parsed = std::panic::catch_unwind(|| match kind {
+                FileKind::Object => ObjectDebug::load(path),
+                FileKind::Pdb => ObjectDebug::load_pdb_only(path, 0),
+            })
+            .ok()
+            .flatten();
+            cache.push((path.to_path_buf(), kind, parsed));
+            cache.len() - 1
+        }
+    };
+    f(cache[index].2.as_ref())
+}
