@@ -1,1 +1,448 @@
-//! The dhat 0.3.3 API (feature `dhat-compat`). OWNED BY THE DHAT-COMPAT WORK.
+//! The `dhat` 0.3.3 API, as a drop-in replacement (feature `dhat-compat`).
+//!
+//! Change one line and keep the rest of the program:
+//!
+//! ```
+//! use mod_alloc::dhat_compat as dhat;
+//!
+//! #[global_allocator]
+//! static ALLOC: dhat::Alloc = dhat::Alloc;
+//!
+//! fn main() {
+//!     let _profiler = dhat::Profiler::builder().file_name(std::env::temp_dir().join("doc-heap.json")).build();
+//!     let v = vec![1u8, 2, 3];
+//!     drop(v);
+//!     // `_profiler` drops here: a summary goes to stderr and the DHAT file is written.
+//! }
+//! ```
+//!
+//! Every public item of dhat 0.3.3 is here at the same path, with the same types, derives,
+//! panic messages, stderr lines and JSON, including the hidden items dhat's own tests use.
+//! The assertion macros are reachable as `dhat::assert!`, `dhat::assert_eq!` and
+//! `dhat::assert_ne!` through the alias above; they use `$crate` paths, so the module may be
+//! imported under any name.
+//!
+//! # Assertion forms
+//!
+//! As in dhat, `assert!(cond)` and `assert!(cond, fmt, args..)`, `assert_eq!(l, r)`,
+//! `assert_eq!(l, r,)` and `assert_eq!(l, r, fmt, args..)`, `assert_ne!(l, r)` and
+//! `assert_ne!(l, r, fmt, args..)`. A trailing comma is refused after `assert!`'s condition
+//! and after `assert_ne!`'s operands:
+//!
+//! ```compile_fail
+//! use mod_alloc::dhat_compat as dhat;
+//! let _profiler = dhat::Profiler::builder().testing().build();
+//! dhat::assert!(true,);
+//! ```
+//!
+//! ```compile_fail
+//! use mod_alloc::dhat_compat as dhat;
+//! let _profiler = dhat::Profiler::builder().testing().build();
+//! dhat::assert_ne!(1, 2,);
+//! ```
+//!
+//! # How it differs from dhat
+//!
+//! The figures come from this crate's lock-free allocator: no global lock is taken on the
+//! allocation path, and call sites are captured by a frame-pointer walk (at most 64 physical
+//! frames, also with `trim_backtraces(None)`). The deliberate differences, each listed in
+//! `MIGRATING_FROM_DHAT.md`:
+//!
+//! - Program points whose printed frame lists come out identical after trimming are merged
+//!   into one, so DHAT's viewer never rejects a file with "repeated location" (dhat #29).
+//!   Their sums are exact; the merged `mb` is the largest of the parts' `mb`, `Σgb` and `Σeb`.
+//! - Command-line arguments that are not valid Unicode appear lossily in `cmd` instead of
+//!   panicking.
+//! - A failure to flush the file at the end is reported like any other write error.
+//! - [`Profiler::write_json_to`] and [`Profiler::json_string`] output the profile so far at
+//!   any moment, without stopping it (dhat #21, #36).
+
+mod macros;
+mod state;
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::heap::{self, Mode};
+use crate::report;
+
+use self::state::{forbid_inside_condition, InCondition, Output, Phase, Session};
+
+#[doc(inline)]
+pub use crate::__dhat_compat_assert as assert;
+#[doc(inline)]
+pub use crate::__dhat_compat_assert_eq as assert_eq;
+#[doc(inline)]
+pub use crate::__dhat_compat_assert_ne as assert_ne;
+
+/// The global allocator to install for heap profiling: `static ALLOC: dhat::Alloc = dhat::Alloc;`.
+///
+/// A zero-sized value that forwards every call to [`crate::ModAlloc`] over the system
+/// allocator, so the counters and call sites of this crate see every allocation.
+#[derive(Debug)]
+pub struct Alloc;
+
+// SAFETY: every method forwards its arguments unchanged to `ModAlloc<System>`, itself a
+// correct `GlobalAlloc`, and returns its result unchanged.
+unsafe impl GlobalAlloc for Alloc {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which we pass on.
+        unsafe { GlobalAlloc::alloc(&crate::ModAlloc::new(), layout) }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        unsafe { GlobalAlloc::alloc_zeroed(&crate::ModAlloc::new(), layout) }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `Alloc`, i.e. from an equal `ModAlloc<System>`, with `layout`.
+        unsafe { GlobalAlloc::dealloc(&crate::ModAlloc::new(), ptr, layout) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, which we pass on.
+        unsafe { GlobalAlloc::realloc(&crate::ModAlloc::new(), ptr, layout, new_size) }
+    }
+}
+
+/// A running profiler. Profiling stops when it is dropped, which prints a summary to stderr
+/// and writes the DHAT file (in testing mode: nothing, unless an assertion failed).
+///
+/// Only one profiler may run at a time in a process; they may run one after another.
+///
+/// ```
+/// use mod_alloc::dhat_compat as dhat;
+///
+/// let profiler = dhat::Profiler::builder().testing().build();
+/// let stats = dhat::HeapStats::get();
+/// dhat::assert_eq!(stats.curr_blocks, stats.curr_blocks);
+/// drop(profiler); // testing mode: no output
+/// ```
+#[derive(Debug)]
+pub struct Profiler;
+
+impl Profiler {
+    /// Starts a heap profiler with the default settings; `Profiler::builder().build()`.
+    pub fn new_heap() -> Self {
+        Self::builder().build()
+    }
+
+    /// Starts an ad hoc profiler; `Profiler::builder().ad_hoc().build()`.
+    pub fn new_ad_hoc() -> Self {
+        Self::builder().ad_hoc().build()
+    }
+
+    /// A builder with the defaults: heap mode, not testing, the default file name and
+    /// `trim_backtraces(Some(10))`.
+    pub fn builder() -> ProfilerBuilder {
+        ProfilerBuilder {
+            ad_hoc: false,
+            testing: false,
+            file_name: None,
+            trim_backtraces: Some(10),
+            eprint_json: false,
+        }
+    }
+
+    /// Stops profiling like a drop, but returns the JSON (two-space layout) instead of
+    /// writing a file. Returns `""` in testing mode or after a failed assertion. The value
+    /// must not be dropped afterwards (wrap it in `ManuallyDrop`).
+    #[doc(hidden)]
+    pub fn drop_and_get_memory_output(&mut self) -> String {
+        stop_profiler(Output::Memory)
+    }
+
+    /// Writes the profile so far as a DHAT file (one item per line) to `writer`, without
+    /// stopping. Allocations made while writing are not recorded.
+    ///
+    /// This is not in dhat. Fails if no profiler is running (e.g. after a failed assertion).
+    pub fn write_json_to<W: Write>(&self, writer: W) -> io::Result<()> {
+        let document = current_document()?;
+        let mut writer = report::write_document(&document, report::Layout::File, writer)?;
+        writer.flush()
+    }
+
+    /// The profile so far as two-space pretty JSON, like dhat's memory buffer, without
+    /// stopping. This is not in dhat. Fails if no profiler is running.
+    pub fn json_string(&self) -> io::Result<String> {
+        let document = current_document()?;
+        Ok(report::document_string(&document, report::Layout::Pretty))
+    }
+}
+
+impl Drop for Profiler {
+    fn drop(&mut self) {
+        stop_profiler(Output::File);
+    }
+}
+
+/// Resolves the running session's profile, with this thread's recording suspended.
+fn current_document() -> io::Result<report::DhatDocument> {
+    let _quiet = crate::thread_state::Suspended::new();
+    let phase = state::lock();
+    let Phase::Running(session) = &*phase else {
+        return Err(report::no_session());
+    };
+    let profile = state::profile_or_empty(heap::snapshot(), session);
+    drop(phase);
+    Ok(report::document_for(&profile))
+}
+
+/// The shared end of `drop` and `drop_and_get_memory_output`.
+fn stop_profiler(output: Output) -> String {
+    let previous = std::mem::replace(&mut *state::lock(), Phase::Ready);
+    match previous {
+        Phase::Running(session) if session.testing => {
+            heap::stop();
+            String::new()
+        }
+        Phase::Running(session) => state::finish(&session, output),
+        Phase::PostAssert => String::new(),
+        Phase::Ready => unreachable!(),
+    }
+}
+
+/// Configures a [`Profiler`]. Every method takes and returns the builder by value.
+#[derive(Debug)]
+pub struct ProfilerBuilder {
+    ad_hoc: bool,
+    testing: bool,
+    file_name: Option<PathBuf>,
+    trim_backtraces: Option<usize>,
+    eprint_json: bool,
+}
+
+impl ProfilerBuilder {
+    /// Ad hoc mode: record [`ad_hoc_event`] calls instead of heap allocations.
+    pub fn ad_hoc(mut self) -> Self {
+        self.ad_hoc = true;
+        self
+    }
+
+    /// Testing mode: enables the `dhat::assert*!` macros; the file is written only when one
+    /// of them fails.
+    pub fn testing(mut self) -> Self {
+        self.testing = true;
+        self
+    }
+
+    /// The output file, `dhat-heap.json` or `dhat-ad-hoc.json` by default. It is created
+    /// (or truncated) when written; a relative path is resolved at that moment.
+    pub fn file_name<P: AsRef<Path>>(mut self, file_name: P) -> Self {
+        self.file_name = Some(file_name.as_ref().to_path_buf());
+        self
+    }
+
+    /// Trims each backtrace to at most `max_frames` physical frames (at least 4; default
+    /// 10), and cuts the allocator's frames above and the runtime's frames below `main`.
+    /// `None` turns all trimming off (this crate's walk still stops at 64 frames).
+    pub fn trim_backtraces(mut self, max_frames: Option<usize>) -> Self {
+        self.trim_backtraces = max_frames.map(|max| max.max(4));
+        self
+    }
+
+    /// Also prints the JSON to stderr at the end (used by dhat's own tests).
+    #[doc(hidden)]
+    pub fn eprint_json(mut self) -> Self {
+        self.eprint_json = true;
+        self
+    }
+
+    /// Starts profiling.
+    ///
+    /// # Panics
+    ///
+    /// If a profiler is already running (or has asserted and not been dropped).
+    pub fn build(self) -> Profiler {
+        forbid_inside_condition();
+        let mode = if self.ad_hoc { Mode::AdHoc } else { Mode::Heap };
+        let file_name = self.file_name.unwrap_or_else(|| {
+            PathBuf::from(match mode {
+                Mode::Heap => "dhat-heap.json",
+                Mode::AdHoc => "dhat-ad-hoc.json",
+            })
+        });
+        let mut phase = state::lock();
+        let started = matches!(*phase, Phase::Ready) && {
+            let _quiet = crate::thread_state::Suspended::new();
+            heap::start(mode, self.trim_backtraces)
+        };
+        if !started {
+            drop(phase);
+            panic_static("dhat: creating a profiler while a profiler is already running");
+        }
+        *phase = Phase::Running(Session {
+            mode,
+            testing: self.testing,
+            file_name,
+            max_frames: self.trim_backtraces,
+            eprint_json: self.eprint_json,
+            started: std::time::Instant::now(),
+        });
+        Profiler
+    }
+}
+
+/// Global heap figures of the running heap profiler.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeapStats {
+    /// Blocks allocated since the profiler started (a realloc counts as a new block).
+    pub total_blocks: u64,
+    /// Bytes allocated since the profiler started.
+    pub total_bytes: u64,
+    /// Blocks live now.
+    pub curr_blocks: usize,
+    /// Bytes live now.
+    pub curr_bytes: usize,
+    /// Blocks live at the moment `curr_bytes` last reached `max_bytes`.
+    pub max_blocks: usize,
+    /// The peak of `curr_bytes`.
+    pub max_bytes: usize,
+}
+
+/// Figures of the running ad hoc profiler.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AdHocStats {
+    /// Events recorded.
+    pub total_events: u64,
+    /// Sum of the events' weights.
+    pub total_units: u64,
+}
+
+impl HeapStats {
+    /// The current figures.
+    ///
+    /// # Panics
+    ///
+    /// If no profiler is running, a dhat assertion has failed, or the profiler is ad hoc.
+    pub fn get() -> Self {
+        forbid_inside_condition();
+        let message = match &*state::lock() {
+            Phase::Running(session) if session.mode == Mode::Heap => {
+                let totals = heap::heap_totals();
+                return HeapStats {
+                    total_blocks: totals.total_blocks,
+                    total_bytes: totals.total_bytes,
+                    curr_blocks: totals.curr_blocks,
+                    curr_bytes: totals.curr_bytes,
+                    max_blocks: totals.max_blocks,
+                    max_bytes: totals.max_bytes,
+                };
+            }
+            Phase::Running(_) => "dhat: getting heap stats while doing ad hoc profiling",
+            Phase::Ready => "dhat: getting heap stats when no profiler is running",
+            Phase::PostAssert => "dhat: getting heap stats after the profiler has asserted",
+        };
+        panic_static(message)
+    }
+}
+
+impl AdHocStats {
+    /// The current figures.
+    ///
+    /// # Panics
+    ///
+    /// If no profiler is running, a dhat assertion has failed, or the profiler is a heap one.
+    pub fn get() -> Self {
+        forbid_inside_condition();
+        let message = match &*state::lock() {
+            Phase::Running(session) if session.mode == Mode::AdHoc => {
+                let totals = heap::ad_hoc_totals();
+                return AdHocStats {
+                    total_events: totals.total_events,
+                    total_units: totals.total_units,
+                };
+            }
+            Phase::Running(_) => "dhat: getting ad hoc stats while doing heap profiling",
+            Phase::Ready => "dhat: getting ad hoc stats when no profiler is running",
+            Phase::PostAssert => "dhat: getting ad hoc stats after the profiler has asserted",
+        };
+        panic_static(message)
+    }
+}
+
+/// Records an event of `weight` units at the caller's call site, if an ad hoc profiler is
+/// running; does nothing otherwise.
+#[inline(never)]
+pub fn ad_hoc_event(weight: usize) {
+    forbid_inside_condition();
+    heap::ad_hoc_event(weight);
+}
+
+/// The engine of the assertion macros: evaluates `cond` and returns `true` when it *failed*,
+/// after stopping the profiler and writing its output.
+///
+/// # Panics
+///
+/// If no profiler is running, it is not in testing mode, or an assertion already failed.
+#[doc(hidden)]
+pub fn check_assert_condition<F: FnOnce() -> bool>(cond: F) -> bool {
+    forbid_inside_condition();
+    let message = match &*state::lock() {
+        Phase::Running(session) if session.testing => None,
+        Phase::Running(_) => Some("dhat: asserting while not in testing mode"),
+        Phase::Ready => Some("dhat: asserting when no profiler is running"),
+        Phase::PostAssert => Some("dhat: asserting after the profiler has asserted"),
+    };
+    if let Some(message) = message {
+        panic_static(message);
+    }
+    let held = {
+        let _quiet = crate::thread_state::Suspended::new();
+        let _inside = InCondition::enter();
+        cond()
+    };
+    if held {
+        return false;
+    }
+    // The lock was released while `cond` ran; finish only if our profiler still runs (another
+    // thread may have dropped it meanwhile, and then there is nothing left to report).
+    let finished = {
+        let mut phase = state::lock();
+        match &*phase {
+            Phase::Running(_) => Some(std::mem::replace(&mut *phase, Phase::PostAssert)),
+            Phase::Ready | Phase::PostAssert => None,
+        }
+    };
+    if let Some(Phase::Running(session)) = finished {
+        state::finish(&session, Output::File);
+    }
+    true
+}
+
+/// Panics with a `&'static str` payload, as dhat's state errors do. The lock is already
+/// released, so a panic hook may call back into this module.
+#[track_caller]
+fn panic_static(message: &'static str) -> ! {
+    std::panic::panic_any(message)
+}
+
+/// Runs `f` and checks that it panics with the message `expected` (used by dhat's tests).
+///
+/// # Panics
+///
+/// If `f` does not panic, panics with a message other than `expected`, or with a payload
+/// that is not a string.
+#[doc(hidden)]
+pub fn assert_is_panic<R, F: FnOnce() -> R + std::panic::UnwindSafe>(f: F, expected: &str) {
+    let payload = match std::panic::catch_unwind(f) {
+        Ok(_) => panic!("assert_is_panic: Not an error"),
+        Err(payload) => payload,
+    };
+    let actual = if let Some(text) = payload.downcast_ref::<&str>() {
+        *text
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.as_str()
+    } else {
+        panic!("assert_is_panic: Not a string: {:?}", payload)
+    };
+    std::assert_eq!(expected, actual);
+}

@@ -1,1 +1,82 @@
-//! Output writers: DHAT JSON and text reports. OWNED BY THE DHAT-COMPAT WORK.
+//! Output writers: DHAT's JSON file and the text helpers of dhat's stderr summary.
+//!
+//! Everything here runs at report time, in user context, with the calling thread's recording
+//! suspended, so the writers may allocate freely. The JSON is written by hand (no serde): a
+//! small emitter in [`json`] reproduces serde_json's two pretty layouts byte for byte, and
+//! [`dhat`] turns a heap [`Profile`] into DHAT's document, doing dhat's
+//! backtrace trimming, frame strings and `ftbl` numbering. Symbols come from a [`Resolve`]
+//! implementation passed in by the caller: normally the crate's symbolizer, in tests a table.
+
+pub(crate) mod dhat;
+pub(crate) mod json;
+pub(crate) mod text;
+
+#[cfg(test)]
+mod tests;
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+pub(crate) use self::dhat::{build_document, command_line, document_string, write_document};
+pub(crate) use self::dhat::{DhatDocument, Resolve};
+pub(crate) use self::json::Layout;
+
+use crate::heap::Profile;
+use crate::thread_state::Suspended;
+
+/// The resolver for reports: this crate's symbolizer, for the modules of this process.
+pub(crate) fn default_resolver() -> Box<dyn Resolve> {
+    Box::new(crate::symbolize::Symbolizer::new())
+}
+
+/// The symbolizer gives at least one symbol per address (all fields `None` when nothing is
+/// known), so an unresolved frame still prints as `0x…: ??? (???:0:0)`.
+impl Resolve for crate::symbolize::Symbolizer {
+    fn resolve(&mut self, address: usize, symbols: &mut Vec<self::dhat::Symbol>) {
+        let found = crate::symbolize::Symbolizer::resolve(self, address);
+        symbols.extend(found.iter().map(|symbol| self::dhat::Symbol {
+            function: symbol.function.clone(),
+            file: symbol.file.clone(),
+            line: symbol.line,
+            column: symbol.column,
+        }));
+    }
+}
+
+/// Resolves `profile` with the default resolver and this process's `cmd` and `pid`.
+pub(crate) fn document_for(profile: &Profile) -> DhatDocument {
+    let mut resolver = default_resolver();
+    build_document(profile, &mut *resolver, command_line(), std::process::id())
+}
+
+/// Creates (or truncates) `path` and writes `document` in the file layout.
+pub(crate) fn write_document_file(document: &DhatDocument, path: &Path) -> io::Result<()> {
+    let file = File::create(path)?;
+    let mut out = write_document(document, Layout::File, BufWriter::new(file))?;
+    out.flush()
+}
+
+/// The running session's profile so far, as a DHAT file at `path`, without stopping it.
+///
+/// This is the body of `ModAlloc::write_dhat_json`. Fails with `ErrorKind::Other` when no
+/// heap or ad hoc session is running, and with the I/O error when `path` cannot be written.
+#[allow(dead_code)] // called by `ModAlloc::write_dhat_json` once it is exposed
+pub(crate) fn write_dhat_json(path: &Path) -> io::Result<()> {
+    let _quiet = Suspended::new();
+    let profile = crate::heap::snapshot().ok_or_else(no_session)?;
+    write_document_file(&document_for(&profile), path)
+}
+
+/// The running session's profile so far, in the file layout, to any writer.
+#[allow(dead_code)] // for a `ModAlloc` writer method, like `write_dhat_json`
+pub(crate) fn write_dhat_json_to<W: Write>(out: W) -> io::Result<()> {
+    let _quiet = Suspended::new();
+    let profile = crate::heap::snapshot().ok_or_else(no_session)?;
+    let mut out = write_document(&document_for(&profile), Layout::File, out)?;
+    out.flush()
+}
+
+pub(crate) fn no_session() -> io::Error {
+    io::Error::other("no mod_alloc heap profile is running")
+}

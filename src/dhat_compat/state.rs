@@ -1,0 +1,161 @@
+//! The profiler's global state machine and the "finish" step (summary and file).
+//!
+//! dhat keeps one process-wide phase: Ready, Running or PostAssert (a dhat assertion has
+//! failed and its output is already written). Here it lives behind a std `Mutex` that only
+//! user-facing calls take; the allocator never looks at it, it consults `crate::heap` alone.
+//! No panic is raised while the lock is held, so the mutex is never poisoned by our own
+//! messages; a poisoned lock is still recovered, since the phase is always left consistent.
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::heap::{self, Mode, Profile};
+use crate::report::{self, Layout};
+
+/// How a running profiler was configured.
+#[derive(Debug)]
+pub(super) struct Session {
+    pub(super) mode: Mode,
+    pub(super) testing: bool,
+    pub(super) file_name: PathBuf,
+    pub(super) max_frames: Option<usize>,
+    pub(super) eprint_json: bool,
+    pub(super) started: Instant,
+}
+
+#[derive(Debug)]
+pub(super) enum Phase {
+    Ready,
+    Running(Session),
+    PostAssert,
+}
+
+static PHASE: Mutex<Phase> = Mutex::new(Phase::Ready);
+
+pub(super) fn lock() -> MutexGuard<'static, Phase> {
+    PHASE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+thread_local! {
+    /// Set while this thread evaluates a dhat assertion's condition.
+    static IN_CONDITION: Cell<bool> = const { Cell::new(false) };
+}
+
+/// dhat forbids profiler calls from inside an assertion condition with std's message for
+/// its internal check; this reproduces it exactly.
+#[track_caller]
+pub(super) fn forbid_inside_condition() {
+    if IN_CONDITION.with(Cell::get) {
+        panic!("assertion failed: !ignore_allocs.was_already_ignoring_allocs");
+    }
+}
+
+/// Marks the calling thread as inside a condition until dropped (also on unwinding).
+pub(super) struct InCondition(());
+
+impl InCondition {
+    pub(super) fn enter() -> InCondition {
+        IN_CONDITION.with(|flag| flag.set(true));
+        InCondition(())
+    }
+}
+
+impl Drop for InCondition {
+    fn drop(&mut self) {
+        IN_CONDITION.with(|flag| flag.set(false));
+    }
+}
+
+/// Where finish sends the JSON.
+pub(super) enum Output {
+    File,
+    Memory,
+}
+
+/// The backend's profile or, if it reported none, an empty one for the session.
+pub(super) fn profile_or_empty(profile: Option<Profile>, session: &Session) -> Profile {
+    profile.unwrap_or_else(|| Profile {
+        mode: session.mode,
+        heap: Default::default(),
+        ad_hoc: Default::default(),
+        program_points: Vec::new(),
+        t_gmax_us: match session.mode {
+            Mode::Heap => Some(0),
+            Mode::AdHoc => None,
+        },
+        t_end_us: session.started.elapsed().as_micros(),
+        start_frames: Vec::new(),
+        first_event_frames: Vec::new(),
+        max_frames: session.max_frames,
+    })
+}
+
+/// Stops the backend's session and prints and saves its profile. Returns the two-space
+/// JSON for [`Output::Memory`], else an empty string.
+pub(super) fn finish(session: &Session, output: Output) -> String {
+    let _quiet = crate::thread_state::Suspended::new();
+    let profile = profile_or_empty(heap::stop(), session);
+    print_summary(&profile);
+    let document = report::document_for(&profile);
+    let mut memory = String::new();
+    match output {
+        Output::Memory => {
+            memory = report::document_string(&document, Layout::Pretty);
+            eprintln!("dhat: The data has been saved to the memory buffer");
+        }
+        Output::File => {
+            let path = session.file_name.to_string_lossy();
+            match report::write_document_file(&document, &session.file_name) {
+                Ok(()) => eprintln!(
+                    "dhat: The data has been saved to {path}, and is viewable with dhat/dh_view.html"
+                ),
+                Err(error) => eprintln!("dhat: error: Writing to {path} failed: {error}"),
+            }
+        }
+    }
+    if session.eprint_json {
+        let pretty = match output {
+            Output::Memory => memory.clone(),
+            Output::File => report::document_string(&document, Layout::Pretty),
+        };
+        eprintln!("dhat: json = `{pretty}`");
+    }
+    memory
+}
+
+/// dhat's summary lines, values aligned at column 18.
+fn print_summary(profile: &Profile) {
+    use crate::report::text::with_thousands as n;
+    match profile.mode {
+        Mode::Heap => {
+            let totals = &profile.heap;
+            eprintln!(
+                "dhat: Total:     {} bytes in {} blocks",
+                n(u128::from(totals.total_bytes)),
+                n(u128::from(totals.total_blocks))
+            );
+            eprintln!(
+                "dhat: At t-gmax: {} bytes in {} blocks",
+                n(totals.max_bytes as u128),
+                n(totals.max_blocks as u128)
+            );
+            eprintln!(
+                "dhat: At t-end:  {} bytes in {} blocks",
+                n(totals.curr_bytes as u128),
+                n(totals.curr_blocks as u128)
+            );
+        }
+        Mode::AdHoc => {
+            let totals = &profile.ad_hoc;
+            eprintln!(
+                "dhat: Total:     {} units in {} events",
+                n(u128::from(totals.total_units)),
+                n(u128::from(totals.total_events))
+            );
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! From a [`Profile`] to DHAT's JSON: trimming, frame strings, merging, and the writer.
+//!
+//! The steps follow dhat 0.3.3 (see the behaviour reference, §2.2 and §3):
+//!
+//! 1. **Bottom and top trimming by address.** The frames common to the end of the stack
+//!    captured at start and the stack of the first event are the runtime below `main`; a
+//!    program point's frames stop at the first of them. Frames common to the *start* of both
+//!    stacks are capture machinery and are skipped. Either kind is abandoned when it would
+//!    cover a whole stack. Then the frame cap applies. All of this only when trimming is on.
+//! 2. **Symbols.** Each return address resolves to zero or more symbols, innermost inlined
+//!    first, through a [`Resolve`] the caller supplies. An address with no symbols prints
+//!    nothing. In heap mode with trimming on, everything above the last allocator symbol is
+//!    dropped, so exactly one allocator frame stays on top; in ad hoc mode, everything above
+//!    `dhat_compat::ad_hoc_event`, which then comes first as `dhat::ad_hoc_event` does.
+//! 3. **Frame strings** read `0x…: function (file:line:col)`, with `???` and `0` for missing
+//!    parts and paths cut to their last three components. Each distinct string gets one
+//!    `ftbl` index, `[root]` being index 0.
+//! 4. **Merging** (a deliberate divergence, dhat issue #29): program points whose `fs` lists
+//!    come out identical are summed into one, because DHAT's viewer rejects a file with a
+//!    repeated location. Sums are exact for every figure but the per-site peak; for that the
+//!    merged `mb` is the largest of the parts' `mb`, `Σgb` and `Σeb`, which keeps `gb ≤ mb`
+//!    and `eb ≤ mb` true (the exact combined peak was never recorded).
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::Path;
+
+use super::json::{Layout, PrettyWriter};
+use super::text::trim_path;
+use crate::heap::{Mode, Profile, ProgramPoint};
+
+/// One symbol found at a return address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Symbol {
+    /// Demangled name without the hash (rustc-demangle's `{:#}`), e.g. `alloc::vec::from_elem`.
+    pub(crate) function: Option<String>,
+    /// Source file as recorded in the debug info.
+    pub(crate) file: Option<String>,
+    pub(crate) line: Option<u32>,
+    pub(crate) column: Option<u32>,
+}
+
+/// Turns a return address into its symbols, innermost inlined first. Appends nothing when
+/// the address has no symbols at all. Implemented by the symbolizer; it runs at report time,
+/// never on the allocation path.
+pub(crate) trait Resolve {
+    fn resolve(&mut self, address: usize, symbols: &mut Vec<Symbol>);
+}
+
+/// A resolver that knows nothing: one empty symbol per address, so each frame prints as
+/// `0x…: ??? (???:0:0)`, as the symbolizer's own unresolved frames do.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Unresolved;
+
+#[cfg(test)]
+impl Resolve for Unresolved {
+    fn resolve(&mut self, _address: usize, symbols: &mut Vec<Symbol>) {
+        symbols.push(Symbol::default());
+    }
+}
+
+impl<F: FnMut(usize, &mut Vec<Symbol>)> Resolve for F {
+    fn resolve(&mut self, address: usize, symbols: &mut Vec<Symbol>) {
+        self(address, symbols)
+    }
+}
+
+/// dhat's frame string: `{ip:#x}: {function} ({trimmed file}:{line}:{column})`.
+pub(crate) fn frame_string(address: usize, symbol: &Symbol) -> String {
+    let file = match &symbol.file {
+        Some(file) => trim_path(Path::new(file)).display().to_string(),
+        None => "???".to_owned(),
+    };
+    format!(
+        "{address:#x}: {} ({file}:{}:{})",
+        symbol.function.as_deref().unwrap_or("???"),
+        symbol.line.unwrap_or(0),
+        symbol.column.unwrap_or(0),
+    )
+}
+
+/// Whether a demangled name belongs to the allocation machinery above user code: std's
+/// `alloc::alloc` layer, the `__rust_alloc` shims, and this crate's allocator (which takes
+/// the place of `<dhat::Alloc as GlobalAlloc>`).
+fn is_allocator_symbol(function: &str) -> bool {
+    const PREFIXES: [&str; 7] = [
+        "alloc::alloc::",
+        "<alloc::alloc::",
+        "<mod_alloc::",
+        "mod_alloc::",
+        "__rg_",
+        "__rust_",
+        "__rustc::",
+    ];
+    PREFIXES.iter().any(|prefix| function.starts_with(prefix))
+}
+
+/// Whether a demangled name is this crate's `ad_hoc_event`, the frame dhat shows first in
+/// ad hoc mode (frames above it are the capture's own).
+fn is_ad_hoc_entry(function: &str) -> bool {
+    function == "mod_alloc::dhat_compat::ad_hoc_event"
+}
+
+/// One `pps` entry, after trimming and merging.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DhatPp {
+    pub(crate) tb: u64,
+    pub(crate) tbk: u64,
+    pub(crate) tl: u128,
+    pub(crate) mb: usize,
+    pub(crate) mbk: usize,
+    pub(crate) gb: usize,
+    pub(crate) gbk: usize,
+    pub(crate) eb: usize,
+    pub(crate) ebk: usize,
+    pub(crate) fs: Vec<usize>,
+}
+
+impl DhatPp {
+    fn from_program_point(pp: &ProgramPoint, fs: Vec<usize>) -> Self {
+        DhatPp {
+            tb: pp.total_bytes,
+            tbk: pp.total_blocks,
+            tl: pp.lifetimes_us,
+            mb: pp.max_bytes,
+            mbk: pp.max_blocks,
+            gb: pp.at_gmax_bytes,
+            gbk: pp.at_gmax_blocks,
+            eb: pp.at_end_bytes,
+            ebk: pp.at_end_blocks,
+            fs,
+        }
+    }
+
+    /// Folds `other` (same printed frames) into `self`; see the module docs for `mb`.
+    fn merge(&mut self, other: &DhatPp) {
+        let (mb, mbk) = (self.mb, self.mbk).max((other.mb, other.mbk));
+        self.tb = self.tb.saturating_add(other.tb);
+        self.tbk = self.tbk.saturating_add(other.tbk);
+        self.tl = self.tl.saturating_add(other.tl);
+        self.gb = self.gb.saturating_add(other.gb);
+        self.gbk = self.gbk.saturating_add(other.gbk);
+        self.eb = self.eb.saturating_add(other.eb);
+        self.ebk = self.ebk.saturating_add(other.ebk);
+        (self.mb, self.mbk) = (mb, mbk).max((self.gb, self.gbk)).max((self.eb, self.ebk));
+    }
+}
+
+/// Everything in a DHAT file, resolved and ready to write in either layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DhatDocument {
+    pub(crate) mode: Mode,
+    pub(crate) cmd: String,
+    pub(crate) pid: u32,
+    pub(crate) tg: u128,
+    pub(crate) te: u128,
+    pub(crate) pps: Vec<DhatPp>,
+    pub(crate) ftbl: Vec<String>,
+}
+
+/// The command line as dhat's `cmd`: the arguments joined by single spaces. Arguments that
+/// are not valid Unicode are converted lossily (dhat panics on them).
+pub(crate) fn command_line() -> String {
+    join_arguments(std::env::args_os())
+}
+
+pub(crate) fn join_arguments(args: impl Iterator<Item = std::ffi::OsString>) -> String {
+    let args: Vec<String> = args.map(|arg| arg.to_string_lossy().into_owned()).collect();
+    args.join(" ")
+}
+
+/// Length of the common prefix of `a` and `b`, or 0 if it covers either list entirely
+/// (dhat abandons a trim that reaches the last frame of a walk).
+fn common_prefix_len(a: impl Iterator<Item = usize>, b: impl Iterator<Item = usize>) -> usize {
+    let mut a = a.peekable();
+    let mut b = b.peekable();
+    let mut len = 0;
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        if x != y {
+            return len;
+        }
+        len += 1;
+        a.next();
+        b.next();
+    }
+    0
+}
+
+/// The frames below the point where the start stack and the first event's stack join: dhat's
+/// common suffix, found so that it still works when the first event's stack was cut short
+/// by the capture depth. It is the tail of `start` from the first frame that also occurs in
+/// `first` with everything after it agreeing (as far as `first` goes). Empty when the join
+/// would be a whole stack (dhat abandons that trim).
+fn common_bottom<'a>(start: &'a [usize], first: &[usize]) -> &'a [usize] {
+    for (i, ip) in start.iter().enumerate() {
+        let Some(j) = first.iter().position(|other| other == ip) else {
+            continue;
+        };
+        let agrees = start[i..].iter().zip(&first[j..]).all(|(a, b)| a == b);
+        if agrees && start.len() - i >= first.len() - j {
+            return if i == 0 || j == 0 { &[] } else { &start[i..] };
+        }
+    }
+    &[]
+}
+
+/// The trimming rules of one session, computed once from its start and first-event stacks.
+struct FrameTrim {
+    enabled: bool,
+    top: Vec<usize>,
+    bottom: Vec<usize>,
+    cap: usize,
+}
+
+impl FrameTrim {
+    fn new(profile: &Profile) -> Self {
+        let (start, first) = (&profile.start_frames, &profile.first_event_frames);
+        let enabled = profile.max_frames.is_some();
+        let top_len = common_prefix_len(start.iter().copied(), first.iter().copied());
+        FrameTrim {
+            enabled,
+            top: first[..top_len].to_vec(),
+            bottom: common_bottom(start, first).to_vec(),
+            cap: profile.max_frames.unwrap_or(usize::MAX),
+        }
+    }
+
+    /// The physical frames of `frames` that a dhat walk would have kept.
+    fn apply<'a>(&'a self, frames: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
+        let enabled = self.enabled;
+        frames
+            .iter()
+            .copied()
+            .filter(move |ip| !(enabled && self.top.contains(ip)))
+            .take_while(move |ip| !(enabled && self.bottom.contains(ip)))
+            .take(self.cap)
+    }
+}
+
+/// Resolves, trims and merges `profile` into a document. `cmd` and `pid` describe the
+/// process (normally [`command_line`] and [`std::process::id`]).
+pub(crate) fn build_document(
+    profile: &Profile,
+    resolver: &mut dyn Resolve,
+    cmd: String,
+    pid: u32,
+) -> DhatDocument {
+    let trim = FrameTrim::new(profile);
+    // The symbol kept on top: the last allocator symbol (heap), or the ad hoc entry point,
+    // which dhat shows first as `dhat::ad_hoc_event`; anything above it is machinery.
+    let top_symbol: Option<fn(&str) -> bool> = match profile.mode {
+        _ if !trim.enabled => None,
+        Mode::Heap => Some(is_allocator_symbol),
+        Mode::AdHoc => Some(is_ad_hoc_entry),
+    };
+    let mut ftbl = vec!["[root]".to_owned()];
+    let mut ftbl_index: HashMap<String, usize> = HashMap::new();
+    let mut symbol_cache: HashMap<usize, Vec<Symbol>> = HashMap::new();
+    let mut pps: Vec<DhatPp> = Vec::new();
+    let mut pp_by_fs: HashMap<Vec<usize>, usize> = HashMap::new();
+    let mut flattened: Vec<(usize, Symbol)> = Vec::new();
+
+    for pp in &profile.program_points {
+        flattened.clear();
+        for address in trim.apply(&pp.frames) {
+            let symbols = symbol_cache.entry(address).or_insert_with(|| {
+                let mut symbols = Vec::new();
+                resolver.resolve(address, &mut symbols);
+                symbols
+            });
+            flattened.extend(symbols.iter().map(|symbol| (address, symbol.clone())));
+        }
+        let first_kept = top_symbol.map_or(0, |is_top| {
+            flattened
+                .iter()
+                .rposition(|(_, symbol)| symbol.function.as_deref().is_some_and(is_top))
+                .unwrap_or(0)
+        });
+        let fs: Vec<usize> = flattened[first_kept..]
+            .iter()
+            .map(|(address, symbol)| {
+                let text = frame_string(*address, symbol);
+                if let Some(&index) = ftbl_index.get(&text) {
+                    return index;
+                }
+                ftbl.push(text.clone());
+                ftbl_index.insert(text, ftbl.len() - 1);
+                ftbl.len() - 1
+            })
+            .collect();
+        let entry = DhatPp::from_program_point(pp, fs);
+        match pp_by_fs.get(&entry.fs) {
+            Some(&index) => pps[index].merge(&entry),
+            None => {
+                pp_by_fs.insert(entry.fs.clone(), pps.len());
+                pps.push(entry);
+            }
+        }
+    }
+
+    DhatDocument {
+        mode: profile.mode,
+        cmd,
+        pid,
+        tg: profile.t_gmax_us.unwrap_or(0),
+        te: profile.t_end_us,
+        pps,
+        ftbl,
+    }
+}
+
+/// Writes `document` in dhat's key order. Does not flush.
+pub(crate) fn write_document<W: Write>(
+    document: &DhatDocument,
+    layout: Layout,
+    out: W,
+) -> io::Result<W> {
+    let heap = document.mode == Mode::Heap;
+    let mut w = PrettyWriter::new(out, layout);
+    w.begin_object()?;
+    w.unsigned_member("dhatFileVersion", 2)?;
+    w.string_member("mode", if heap { "rust-heap" } else { "rust-ad-hoc" })?;
+    w.string_member("verb", "Allocated")?;
+    w.bool_member("bklt", heap)?;
+    w.bool_member("bkacc", false)?;
+    if !heap {
+        w.string_member("bu", "unit")?;
+        w.string_member("bsu", "units")?;
+        w.string_member("bksu", "events")?;
+    }
+    w.string_member("tu", "\u{b5}s")?;
+    w.string_member("Mtu", "s")?;
+    if heap {
+        w.unsigned_member("tuth", 10)?;
+    }
+    w.string_member("cmd", &document.cmd)?;
+    w.unsigned_member("pid", u128::from(document.pid))?;
+    if heap {
+        w.unsigned_member("tg", document.tg)?;
+    }
+    w.unsigned_member("te", document.te)?;
+    w.key("pps")?;
+    w.begin_array()?;
+    for pp in &document.pps {
+        w.element()?;
+        w.begin_object()?;
+        w.unsigned_member("tb", u128::from(pp.tb))?;
+        w.unsigned_member("tbk", u128::from(pp.tbk))?;
+        if heap {
+            w.unsigned_member("tl", pp.tl)?;
+            for (key, value) in [
+                ("mb", pp.mb),
+                ("mbk", pp.mbk),
+                ("gb", pp.gb),
+                ("gbk", pp.gbk),
+                ("eb", pp.eb),
+                ("ebk", pp.ebk),
+            ] {
+                w.unsigned_member(key, value as u128)?;
+            }
+        }
+        w.key("fs")?;
+        w.begin_array()?;
+        for &index in &pp.fs {
+            w.element()?;
+            w.unsigned(index as u128)?;
+        }
+        w.end_array()?;
+        w.end_object()?;
+    }
+    w.end_array()?;
+    w.key("ftbl")?;
+    w.begin_array()?;
+    for frame in &document.ftbl {
+        w.element()?;
+        w.string(frame)?;
+    }
+    w.end_array()?;
+    w.end_object()?;
+    Ok(w.into_inner())
+}
+
+/// `document` as a string in `layout`.
+pub(crate) fn document_string(document: &DhatDocument, layout: Layout) -> String {
+    let bytes = write_document(document, layout, Vec::new()).unwrap_or_default();
+    // The writer only ever emits UTF-8: ASCII syntax and the bytes of `&str` values.
+    String::from_utf8(bytes).unwrap_or_default()
+}

@@ -1,0 +1,541 @@
+//! Tests of the DHAT document: trimming, frame strings, merging, key order and layout, on
+//! hand-built profiles and a fake resolver.
+
+use std::collections::HashMap;
+
+use super::dhat::{build_document, frame_string, write_document, Symbol, Unresolved};
+use super::document_string;
+use super::json::Layout;
+use crate::heap::{AdHocTotals, HeapTotals, Mode, Profile, ProgramPoint};
+
+fn symbol(function: &str, file: &str, line: u32, column: u32) -> Symbol {
+    Symbol {
+        function: Some(function.to_owned()),
+        file: Some(file.to_owned()),
+        line: Some(line),
+        column: Some(column),
+    }
+}
+
+fn point(frames: &[usize], bytes: u64, blocks: u64) -> ProgramPoint {
+    ProgramPoint {
+        frames: frames.to_vec(),
+        total_bytes: bytes,
+        total_blocks: blocks,
+        ..ProgramPoint::default()
+    }
+}
+
+fn profile(mode: Mode, points: Vec<ProgramPoint>) -> Profile {
+    Profile {
+        mode,
+        heap: HeapTotals::default(),
+        ad_hoc: AdHocTotals::default(),
+        program_points: points,
+        t_gmax_us: if mode == Mode::Heap { Some(44) } else { None },
+        t_end_us: 157,
+        start_frames: Vec::new(),
+        first_event_frames: Vec::new(),
+        max_frames: Some(10),
+    }
+}
+
+/// A symbol table keyed by address; unknown addresses have no symbols.
+fn table(entries: Vec<(usize, Vec<Symbol>)>) -> impl FnMut(usize, &mut Vec<Symbol>) {
+    let map: HashMap<usize, Vec<Symbol>> = entries.into_iter().collect();
+    move |address, out: &mut Vec<Symbol>| {
+        if let Some(symbols) = map.get(&address) {
+            out.extend(symbols.iter().cloned());
+        }
+    }
+}
+
+#[test]
+fn frame_strings_use_dhat_format_and_placeholders() {
+    let full = symbol("heap1::make_vec", "/home/u/proj/src/bin/heap1.rs", 5, 44);
+    assert_eq!(
+        frame_string(0x558f_8e9b_9561, &full),
+        "0x558f8e9b9561: heap1::make_vec (src/bin/heap1.rs:5:44)"
+    );
+    assert_eq!(
+        frame_string(0x10, &Symbol::default()),
+        "0x10: ??? (???:0:0)"
+    );
+    let main_only = Symbol {
+        function: Some("main".to_owned()),
+        ..Symbol::default()
+    };
+    assert_eq!(frame_string(0xabc, &main_only), "0xabc: main (???:0:0)");
+}
+
+#[test]
+fn inlined_symbols_each_get_an_entry_and_identical_strings_are_shared() {
+    let mut resolver = table(vec![
+        (
+            0x100,
+            vec![
+                symbol(
+                    "<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+                    "/r/library/alloc/src/alloc.rs",
+                    429,
+                    14,
+                ),
+                symbol(
+                    "alloc::boxed::Box<T>::new",
+                    "/r/library/alloc/src/boxed.rs",
+                    286,
+                    19,
+                ),
+                symbol("app::main", "/p/app/src/main.rs", 21, 50),
+            ],
+        ),
+        (
+            0x200,
+            vec![symbol(
+                "<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+                "/r/library/alloc/src/alloc.rs",
+                429,
+                14,
+            )],
+        ),
+        (
+            0x300,
+            vec![symbol("app::helper", "/p/app/src/main.rs", 5, 9)],
+        ),
+        (
+            0x400,
+            vec![symbol("app::main", "/p/app/src/main.rs", 30, 5)],
+        ),
+    ]);
+    let profile = profile(
+        Mode::Heap,
+        vec![
+            point(&[0x100], 8, 1),
+            point(&[0x200, 0x300, 0x400], 100, 1),
+            point(&[0x200, 0x300], 7, 1),
+        ],
+    );
+    let doc = build_document(&profile, &mut resolver, "app".to_owned(), 1);
+    assert_eq!(doc.ftbl[0], "[root]");
+    assert_eq!(doc.ftbl.len(), 1 + 3 + 3);
+    assert_eq!(doc.pps[0].fs, vec![1, 2, 3]);
+    assert_eq!(doc.pps[1].fs, vec![4, 5, 6]);
+    assert_eq!(doc.pps[2].fs, vec![4, 5]);
+    assert_eq!(
+        doc.ftbl[1],
+        "0x100: <alloc::alloc::Global as core::alloc::Allocator>::allocate (alloc/src/alloc.rs:429:14)"
+    );
+    assert_eq!(doc.ftbl[3], "0x100: app::main (app/src/main.rs:21:50)");
+}
+
+#[test]
+fn heap_mode_keeps_exactly_one_allocator_frame_on_top() {
+    let mut resolver = table(vec![
+        (
+            0x1,
+            vec![symbol(
+                "mod_alloc::heap::on_alloc",
+                "/c/src/heap/mod.rs",
+                1,
+                1,
+            )],
+        ),
+        (
+            0x2,
+            vec![symbol("__rustc::__rust_alloc", "/x/y/z.rs", 1, 1)],
+        ),
+        (
+            0x3,
+            vec![
+                symbol("alloc::alloc::alloc", "/r/alloc/src/alloc.rs", 1, 1),
+                symbol(
+                    "<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+                    "/r/alloc/src/alloc.rs",
+                    2,
+                    2,
+                ),
+                symbol(
+                    "alloc::raw_vec::RawVec<T>::allocate_in",
+                    "/r/alloc/src/raw_vec.rs",
+                    3,
+                    3,
+                ),
+            ],
+        ),
+        (0x4, vec![symbol("app::main", "/p/app/src/main.rs", 9, 9)]),
+    ]);
+    let frames = [0x1, 0x2, 0x3, 0x4];
+    let heap = build_document(
+        &profile(Mode::Heap, vec![point(&frames, 1, 1)]),
+        &mut resolver,
+        String::new(),
+        1,
+    );
+    let printed: Vec<&str> = heap.pps[0]
+        .fs
+        .iter()
+        .map(|&i| heap.ftbl[i].as_str())
+        .collect();
+    assert_eq!(
+        printed,
+        [
+            "0x3: <alloc::alloc::Global as core::alloc::Allocator>::allocate (alloc/src/alloc.rs:2:2)",
+            "0x3: alloc::raw_vec::RawVec<T>::allocate_in (alloc/src/raw_vec.rs:3:3)",
+            "0x4: app::main (app/src/main.rs:9:9)",
+        ]
+    );
+
+    // Ad hoc mode (no entry symbol here) and trimming off keep every symbol.
+    let ad_hoc = build_document(
+        &profile(Mode::AdHoc, vec![point(&frames, 1, 1)]),
+        &mut resolver,
+        String::new(),
+        1,
+    );
+    assert_eq!(ad_hoc.pps[0].fs.len(), 6);
+    let mut untrimmed = profile(Mode::Heap, vec![point(&frames, 1, 1)]);
+    untrimmed.max_frames = None;
+    let untrimmed = build_document(&untrimmed, &mut resolver, String::new(), 1);
+    assert_eq!(untrimmed.pps[0].fs.len(), 6);
+
+    // No allocator symbol at all: nothing dropped.
+    let user_only = build_document(
+        &profile(Mode::Heap, vec![point(&[0x4], 1, 1)]),
+        &mut resolver,
+        String::new(),
+        1,
+    );
+    assert_eq!(user_only.pps[0].fs.len(), 1);
+}
+
+#[test]
+fn ad_hoc_mode_starts_at_the_ad_hoc_event_frame() {
+    let mut resolver = table(vec![
+        (
+            0x1,
+            vec![
+                symbol("mod_alloc::walk::capture", "/c/src/walk/mod.rs", 1, 1),
+                symbol("mod_alloc::heap::ad_hoc_event", "/c/src/heap/mod.rs", 2, 2),
+            ],
+        ),
+        (
+            0x2,
+            vec![symbol(
+                "mod_alloc::dhat_compat::ad_hoc_event",
+                "/c/src/dhat_compat/mod.rs",
+                3,
+                3,
+            )],
+        ),
+        (0x3, vec![symbol("app::f1", "/p/app/src/main.rs", 4, 4)]),
+    ]);
+    let doc = build_document(
+        &profile(Mode::AdHoc, vec![point(&[0x1, 0x2, 0x3], 5, 1)]),
+        &mut resolver,
+        String::new(),
+        1,
+    );
+    assert_eq!(
+        doc.ftbl[1..],
+        [
+            "0x2: mod_alloc::dhat_compat::ad_hoc_event (src/dhat_compat/mod.rs:3:3)",
+            "0x3: app::f1 (app/src/main.rs:4:4)"
+        ]
+    );
+}
+
+#[test]
+fn frames_without_symbols_print_nothing() {
+    let mut resolver = table(vec![(0x4, vec![symbol("app::main", "/p/a/b/c.rs", 1, 2)])]);
+    let doc = build_document(
+        &profile(Mode::Heap, vec![point(&[0x99, 0x4, 0x98], 1, 1)]),
+        &mut resolver,
+        String::new(),
+        1,
+    );
+    assert_eq!(doc.ftbl, ["[root]", "0x4: app::main (a/b/c.rs:1:2)"]);
+    assert_eq!(doc.pps[0].fs, [1]);
+}
+
+#[test]
+fn bottom_frames_shared_with_the_start_stack_are_cut_and_the_cap_applies() {
+    // Start stack: build() called from main at 0x50; below main the runtime 0x60, 0x70.
+    // First event: allocation in f (0x10) called from main at 0x51.
+    let mut p = profile(
+        Mode::Heap,
+        vec![
+            point(&[0x10, 0x51, 0x60, 0x70], 8, 1),
+            // Another thread: its bottom frames are not the main thread's, so nothing is cut.
+            point(&[0x11, 0x80, 0x81], 8, 1),
+            // Deep recursion on the main thread: the cap stops it.
+            point(&[0x12, 0x12, 0x12, 0x12, 0x12, 0x13, 0x60, 0x70], 8, 1),
+        ],
+    );
+    p.start_frames = vec![0x50, 0x60, 0x70];
+    p.first_event_frames = vec![0x10, 0x51, 0x60, 0x70];
+    p.max_frames = Some(4);
+    let mut resolver = Unresolved;
+    let doc = build_document(&p, &mut resolver, String::new(), 1);
+    let addresses = |pp: usize| -> Vec<String> {
+        doc.pps[pp]
+            .fs
+            .iter()
+            .map(|&i| doc.ftbl[i].split(':').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(addresses(0), ["0x10", "0x51"]);
+    assert_eq!(addresses(1), ["0x11", "0x80", "0x81"]);
+    assert_eq!(addresses(2), ["0x12", "0x12", "0x12", "0x12"]);
+
+    // The first event's stack may be cut short by the capture depth: the join still counts.
+    p.first_event_frames = vec![0x10, 0x51, 0x60];
+    let doc = build_document(&p, &mut resolver, String::new(), 1);
+    assert_eq!(doc.pps[0].fs.len(), 2);
+
+    // With trimming off, nothing is cut.
+    p.max_frames = None;
+    let doc = build_document(&p, &mut resolver, String::new(), 1);
+    assert_eq!(doc.pps[0].fs.len(), 4);
+    assert_eq!(doc.pps[2].fs.len(), 8);
+
+    // A common suffix covering a whole stack is abandoned, as in dhat.
+    p.max_frames = Some(10);
+    p.start_frames = vec![0x60, 0x70];
+    p.first_event_frames = vec![0x60, 0x70];
+    let doc = build_document(&p, &mut resolver, String::new(), 1);
+    assert_eq!(doc.pps[0].fs.len(), 4);
+}
+
+#[test]
+fn identical_printed_frame_lists_are_merged() {
+    // Two raw frame lists that differ only in a frame without symbols print identically
+    // (as do lists that differ only above the kept allocator frame): one entry, summed.
+    let mut resolver = table(vec![(0x4, vec![symbol("app::main", "/a.rs", 1, 1)])]);
+    let mut a = point(&[0x90, 0x4], 8, 1);
+    a.lifetimes_us = 3;
+    (a.max_bytes, a.max_blocks) = (8, 1);
+    (a.at_gmax_bytes, a.at_gmax_blocks) = (8, 1);
+    let mut b = point(&[0x91, 0x4], 16, 2);
+    b.lifetimes_us = 4;
+    (b.max_bytes, b.max_blocks) = (12, 1);
+    (b.at_gmax_bytes, b.at_gmax_blocks) = (8, 1);
+    (b.at_end_bytes, b.at_end_blocks) = (8, 1);
+    let c = point(&[0x4, 0x4], 5, 1);
+    let doc = build_document(
+        &profile(Mode::Heap, vec![a, b, c]),
+        &mut resolver,
+        String::new(),
+        1,
+    );
+    assert_eq!(doc.pps.len(), 2);
+    let merged = &doc.pps[0];
+    assert_eq!((merged.tb, merged.tbk, merged.tl), (24, 3, 7));
+    assert_eq!(
+        (merged.gb, merged.gbk, merged.eb, merged.ebk),
+        (16, 2, 8, 1)
+    );
+    // mb = max(max mb = 12, Σgb = 16, Σeb = 8) with its block count.
+    assert_eq!((merged.mb, merged.mbk), (16, 2));
+    assert!(merged.gb <= merged.mb && merged.eb <= merged.mb);
+    assert_eq!(doc.pps[1].fs, [1, 1]);
+}
+
+/// A small heap document, built by hand and checked against literal text.
+fn small_heap_document() -> super::DhatDocument {
+    let mut resolver = table(vec![(
+        0x4,
+        vec![symbol("app::main", "/p/app/src/main.rs", 3, 7)],
+    )]);
+    let mut pp = point(&[0x4], 100, 2);
+    pp.lifetimes_us = 27;
+    (
+        pp.max_bytes,
+        pp.max_blocks,
+        pp.at_gmax_bytes,
+        pp.at_gmax_blocks,
+    ) = (60, 1, 60, 1);
+    (pp.at_end_bytes, pp.at_end_blocks) = (40, 1);
+    build_document(
+        &profile(Mode::Heap, vec![pp]),
+        &mut resolver,
+        "app a\"b".to_owned(),
+        42,
+    )
+}
+
+#[test]
+fn heap_file_layout_and_key_order_are_dhat_s() {
+    let text = document_string(&small_heap_document(), Layout::File);
+    let expected = "{\n\"dhatFileVersion\": 2,\n\"mode\": \"rust-heap\",\n\"verb\": \"Allocated\",\n\"bklt\": true,\n\"bkacc\": false,\n\"tu\": \"µs\",\n\"Mtu\": \"s\",\n\"tuth\": 10,\n\"cmd\": \"app a\\\"b\",\n\"pid\": 42,\n\"tg\": 44,\n\"te\": 157,\n\"pps\": [\n{\n\"tb\": 100,\n\"tbk\": 2,\n\"tl\": 27,\n\"mb\": 60,\n\"mbk\": 1,\n\"gb\": 60,\n\"gbk\": 1,\n\"eb\": 40,\n\"ebk\": 1,\n\"fs\": [\n1\n]\n}\n],\n\"ftbl\": [\n\"[root]\",\n\"0x4: app::main (app/src/main.rs:3:7)\"\n]\n}";
+    assert_eq!(text, expected);
+    assert!(
+        text.as_bytes().windows(2).any(|w| w == [0xc2, 0xb5]),
+        "tu is U+00B5"
+    );
+
+    // The pretty layout is the same document with two-space indentation, as serde_json
+    // prints it (its sorted map does not matter: compare the re-indented file text).
+    let pretty = document_string(&small_heap_document(), Layout::Pretty);
+    let reindented: Vec<&str> = pretty.lines().map(str::trim_start).collect();
+    assert_eq!(reindented.join("\n"), expected);
+    let value: serde_json::Value = serde_json::from_str(&pretty).unwrap();
+    assert!(pretty.contains("\n  \"pps\": [\n    {\n      \"tb\": 100,"));
+    assert_eq!(
+        value,
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    );
+}
+
+#[test]
+fn ad_hoc_document_has_the_ad_hoc_keys_only() {
+    let mut resolver = Unresolved;
+    let p = profile(Mode::AdHoc, vec![point(&[0x1], 106, 4)]);
+    let text = document_string(
+        &build_document(&p, &mut resolver, "x".into(), 7),
+        Layout::File,
+    );
+    let keys: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with('"') && line.contains("\": "))
+        .map(|line| line.split('"').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "dhatFileVersion",
+            "mode",
+            "verb",
+            "bklt",
+            "bkacc",
+            "bu",
+            "bsu",
+            "bksu",
+            "tu",
+            "Mtu",
+            "cmd",
+            "pid",
+            "te",
+            "pps",
+            "tb",
+            "tbk",
+            "fs",
+            "ftbl"
+        ]
+    );
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["mode"], "rust-ad-hoc");
+    assert_eq!(value["bklt"], false);
+    assert_eq!(value["pps"][0]["tb"], 106);
+    assert_eq!(value["ftbl"][1], "0x1: ??? (???:0:0)");
+}
+
+#[test]
+fn empty_heap_profile_matches_dhat_s_empty_file() {
+    let mut p = profile(Mode::Heap, Vec::new());
+    (p.t_gmax_us, p.t_end_us) = (Some(0), 0);
+    let text = document_string(
+        &build_document(&p, &mut Unresolved, "e".into(), 1),
+        Layout::File,
+    );
+    assert!(
+        text.ends_with("\"tg\": 0,\n\"te\": 0,\n\"pps\": [],\n\"ftbl\": [\n\"[root]\"\n]\n}"),
+        "{text}"
+    );
+}
+
+#[test]
+fn awkward_strings_survive_a_round_trip() {
+    let awkward = [
+        "quote \" and backslash \\",
+        "newline\nand\ttab\rand\u{1}\u{1f}\u{8}\u{c}",
+        "non-ASCII µ ü 日本 🦀",
+        "lossy \u{fffd} from a non-UTF-8 argument",
+    ];
+    let mut entries = Vec::new();
+    let mut points = Vec::new();
+    for (index, text) in awkward.iter().enumerate() {
+        let address = 0x10 + index;
+        entries.push((
+            address,
+            vec![symbol(text, &format!("/dir/{text}/f.rs"), 1, 1)],
+        ));
+        points.push(point(&[address], 1, 1));
+    }
+    let mut resolver = table(entries);
+    let cmd = awkward.join(" ");
+    let doc = build_document(&profile(Mode::Heap, points), &mut resolver, cmd.clone(), 1);
+    for layout in [Layout::File, Layout::Pretty] {
+        let bytes = write_document(&doc, layout, Vec::new()).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(value["cmd"], cmd.as_str());
+        let ftbl: Vec<String> = serde_json::from_value(value["ftbl"].clone()).unwrap();
+        assert_eq!(ftbl, doc.ftbl);
+        // Exactly serde_json's escaping: its compact re-serialisation of each string is
+        // a substring of our output.
+        for frame in &doc.ftbl {
+            let escaped = serde_json::to_string(frame).unwrap();
+            assert!(
+                String::from_utf8_lossy(&bytes).contains(&escaped),
+                "{escaped}"
+            );
+        }
+    }
+}
+
+#[test]
+fn non_utf8_arguments_become_lossy_instead_of_panicking() {
+    use std::ffi::OsString;
+    let plain = vec![
+        OsString::from("target/app"),
+        OsString::from("a b"),
+        OsString::from("µ"),
+    ];
+    assert_eq!(
+        super::dhat::join_arguments(plain.into_iter()),
+        "target/app a b µ"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        let args = vec![
+            OsString::from("app"),
+            OsString::from_vec(b"bad\xffarg".to_vec()),
+        ];
+        let cmd = super::dhat::join_arguments(args.into_iter());
+        assert_eq!(cmd, "app bad\u{fffd}arg");
+        let mut p = profile(Mode::Heap, Vec::new());
+        p.t_end_us = 1;
+        let text = document_string(&build_document(&p, &mut Unresolved, cmd, 1), Layout::File);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["cmd"], "app bad\u{fffd}arg");
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::ffi::OsStringExt;
+        let args = vec![OsString::from_wide(&[0x61, 0xd800, 0x62])];
+        assert_eq!(super::dhat::join_arguments(args.into_iter()), "a\u{fffd}b");
+    }
+    assert!(!super::command_line().is_empty());
+}
+
+#[inline(never)]
+fn a_function_with_a_findable_name() -> usize {
+    std::hint::black_box(7)
+}
+
+#[test]
+fn the_default_resolver_names_this_binary_s_functions() {
+    let address = a_function_with_a_findable_name as fn() -> usize as usize + 1;
+    let mut p = profile(Mode::Heap, vec![point(&[address], 1, 1)]);
+    p.max_frames = None;
+    let doc = super::document_for(&p);
+    assert_eq!(doc.ftbl.len(), 2, "{:?}", doc.ftbl);
+    let frame = &doc.ftbl[1];
+    assert!(frame.starts_with(&format!("{address:#x}: ")), "{frame}");
+    assert!(
+        frame.contains("a_function_with_a_findable_name (")
+            && frame.contains("src/report/tests.rs:"),
+        "{frame}"
+    );
+    assert_eq!(a_function_with_a_findable_name(), 7);
+}
