@@ -1,0 +1,128 @@
+//! The documented divergences from dhat 0.3.3.
+//!
+//! A difference found by [`crate::compare`] fails its scenario unless an
+//! entry below excuses it, and an entry only counts if MIGRATING_FROM_DHAT.md
+//! (at the repository root) really documents it: the cited section must be
+//! a heading there, and the cited item must appear in that section as bold
+//! text (`**…**`), which is how the guide lists each deliberate difference.
+//! So every behaviour we do differently is written down for users before
+//! the suite accepts it.
+//!
+//! Add an entry only together with its MIGRATING_FROM_DHAT.md item.
+
+/// One excused kind of difference.
+#[derive(Debug, Clone, Copy)]
+pub struct Divergence {
+    /// A scenario name, or `*` for every scenario.
+    pub scenario: &'static str,
+    /// The check name from [`crate::compare`].
+    pub check: &'static str,
+    /// The heading text (without the leading `#`s) of the section in
+    /// MIGRATING_FROM_DHAT.md that documents it.
+    pub section: &'static str,
+    /// The bold item text inside that section.
+    pub item: &'static str,
+    /// Excuse the difference only in documents where dhat wrote two program
+    /// points with the same `fs` list.
+    pub only_where_dhat_repeats_fs: bool,
+}
+
+const MERGED: (&str, &str) = (
+    "Deliberate differences",
+    "Duplicate program points are merged.",
+);
+
+/// The table. dhat issue #29: dhat keys program points by instruction
+/// addresses, so after trimming two can print the same frames (the same
+/// `fs` list), which makes dh_view reject the file; we merge such points.
+/// That changes the per-point numbers and frames of the documents where
+/// dhat repeated an `fs`, and only those.
+pub const DIVERGENCES: &[Divergence] = &[
+    Divergence {
+        scenario: "*",
+        check: "pp-numbers",
+        section: MERGED.0,
+        item: MERGED.1,
+        only_where_dhat_repeats_fs: true,
+    },
+    Divergence {
+        scenario: "*",
+        check: "pp-frames",
+        section: MERGED.0,
+        item: MERGED.1,
+        only_where_dhat_repeats_fs: true,
+    },
+];
+
+/// Whether `markdown` has a heading `section` whose text (up to the next
+/// heading of the same or a higher level) contains `**item**`.
+pub fn documented(markdown: &str, section: &str, item: &str) -> bool {
+    let mut level_inside: Option<usize> = None;
+    let bold = format!("**{item}**");
+    for line in markdown.lines() {
+        let level = line.chars().take_while(|&c| c == '#').count();
+        let is_heading = level > 0 && line[level..].starts_with(' ');
+        if is_heading {
+            if let Some(inside) = level_inside {
+                if level <= inside {
+                    level_inside = None;
+                }
+            }
+            if line[level..].trim() == section {
+                level_inside = Some(level);
+            }
+        } else if level_inside.is_some() && line.contains(&bold) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The entry that excuses `difference` in `scenario`, if any.
+pub fn excuse(
+    scenario: &str,
+    difference: &crate::compare::Difference,
+) -> Option<&'static Divergence> {
+    DIVERGENCES.iter().find(|d| {
+        (d.scenario == "*" || d.scenario == scenario)
+            && d.check == difference.check
+            && (!d.only_where_dhat_repeats_fs || difference.dhat_repeats_fs)
+    })
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GUIDE: &str = "# Guide\n## Deliberate differences\n- **Merged.** text\n### Detail\nmore\n## Other\n- **Elsewhere.**\n";
+
+    #[test]
+    fn finds_bold_items_only_in_their_section() {
+        assert!(documented(GUIDE, "Deliberate differences", "Merged."));
+        assert!(!documented(GUIDE, "Deliberate differences", "Elsewhere."));
+        assert!(documented(GUIDE, "Other", "Elsewhere."));
+        assert!(!documented(GUIDE, "Missing", "Merged."));
+        assert!(!documented(GUIDE, "Deliberate differences", "Merged"));
+    }
+
+    #[test]
+    fn the_real_table_is_documented_in_the_guide() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../MIGRATING_FROM_DHAT.md");
+        let guide =
+            std::fs::read_to_string(path).expect("MIGRATING_FROM_DHAT.md at the repository root");
+        for entry in DIVERGENCES {
+            assert!(documented(&guide, entry.section, entry.item), "{entry:?}");
+        }
+    }
+
+    #[test]
+    fn the_merge_is_excused_only_where_dhat_repeated_an_fs() {
+        let difference = |check, dhat_repeats_fs| crate::compare::Difference {
+            check,
+            detail: String::new(),
+            dhat_repeats_fs,
+        };
+        assert!(excuse("any", &difference("pp-numbers", true)).is_some());
+        assert!(excuse("any", &difference("pp-numbers", false)).is_none());
+        assert!(excuse("any", &difference("stdout", true)).is_none());
+    }
+}

@@ -1,1 +1,0 @@
-//! Differential tests against dhat 0.3.3 (see the dhat-compat issue).

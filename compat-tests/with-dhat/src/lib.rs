@@ -1,0 +1,1 @@
+//! Placeholder library target: the binaries are the scenarios in ../scenarios.

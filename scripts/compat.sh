@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Differential tests of mod_alloc::dhat_compat against dhat 0.3.3, and every
+# JSON file both produce loaded into Valgrind's dh_view.html in headless
+# Chromium.
+#
+#   scripts/compat.sh                  # everything: dhat vs ours, then the viewer
+#   scripts/compat.sh --dhat-only      # only the real dhat (proves the harness)
+#   scripts/compat.sh heap_basic ...   # only the named scenarios
+#   scripts/compat.sh --no-viewer ...  # skip the browser step
+#
+# Scenarios are compat-tests/scenarios/*.rs. Outputs go to artifacts/compat/
+# (each run's files, stdout and stderr) and artifacts/viewer/ (screenshots).
+# Installs what is missing: chromium and valgrind through apt-get (as root),
+# the browser driver through npm ci. Ends with "N passed, M failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runner_args=()
+viewer=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-viewer) viewer=0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        *) runner_args+=("$arg") ;;
+    esac
+done
+
+apt_updated=0
+apt_install() { # apt_install PACKAGE
+    if [ "$(id -u)" != 0 ]; then
+        echo "compat.sh: $1 is missing; install it (apt-get install $1)" >&2
+        exit 2
+    fi
+    if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
+if [ "$viewer" = 1 ]; then
+    command -v chromium >/dev/null 2>&1 || apt_install chromium
+    dpkg -L valgrind 2>/dev/null | grep -q '/dh_view.html$' || apt_install valgrind
+    command -v node >/dev/null 2>&1 || apt_install nodejs
+    command -v npm >/dev/null 2>&1 || apt_install npm
+    if [ ! -d scripts/viewer/node_modules/playwright-core ]; then
+        # The driver only; Debian's chromium is the browser.
+        (cd scripts/viewer && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+    fi
+fi
+
+start=$(date +%s)
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+counts() { # counts TAG FILE -> "passed failed"
+    local line
+    line=$(grep -E "^$1 passed=[0-9]+ failed=[0-9]+$" "$2" | tail -n 1 || true)
+    if [ -z "$line" ]; then echo "0 1"; return; fi
+    echo "$line" | sed -E 's/.*passed=([0-9]+) failed=([0-9]+)/\1 \2/'
+}
+
+rm -f artifacts/compat/viewer-manifest.json
+set +e
+cargo run --release --quiet -p compat-tests -- "${runner_args[@]}" 2>&1 | tee "$log"
+set -e
+read -r p f < <(counts COMPAT-COUNTS "$log")
+passed=$((passed + p)); failed=$((failed + f))
+
+if [ "$viewer" = 1 ]; then
+    if [ -f artifacts/compat/viewer-manifest.json ]; then
+        set +e
+        node scripts/viewer/check.mjs artifacts/compat/viewer-manifest.json artifacts/viewer 2>&1 | tee "$log"
+        set -e
+        read -r p f < <(counts VIEWER-COUNTS "$log")
+    else
+        echo "compat.sh: no viewer manifest was written" >&2
+        p=0; f=1
+    fi
+    passed=$((passed + p)); failed=$((failed + f))
+fi
+
+echo "compat.sh: took $(( $(date +%s) - start ))s after installs"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
