@@ -1,0 +1,19 @@
+//! The published peer: `mod-alloc` 1.0.1 from crates.io, default features (counters).
+
+use mod_alloc_101::ModAlloc;
+
+#[global_allocator]
+static GLOBAL: ModAlloc = ModAlloc::new();
+
+fn main() {
+    bench_support::runner::run(&bench_support::runner::Config {
+        name: "modalloc101_counters",
+        iter_divisor: 1,
+        frames_per_event: None,
+        contaminated: false,
+    });
+    println!(
+        "META config=modalloc101_counters counted_allocs={}",
+        GLOBAL.snapshot().alloc_count
+    );
+}

@@ -1,0 +1,112 @@
+//! The measured loops. Every configuration binary runs exactly these.
+//!
+//! - `pairN`: allocate an `N`-byte `Vec<u8>` and free it again, the cheapest possible event
+//!   pair, so any per-event cost of the allocator wrapper shows up undiluted. The block goes
+//!   through [`black_box`] so the optimiser can neither elide the allocation nor hoist it.
+//! - `mixed`: one iteration grows a `Vec<u32>` by pushes (several reallocations), formats a
+//!   `String`, inserts it into a `HashMap` and removes the entry from 256 iterations earlier:
+//!   a steady-state churn of differently sized, differently lived blocks, closer to real code
+//!   and the baseline for heap-profiling comparisons.
+//!
+//! Iteration counts are given per workload for a cheap allocator; slow configurations
+//! (dhat) divide them, and report per operation so the figures stay comparable.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+/// What one workload does per operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One allocation and one free of this many bytes.
+    Pair(usize),
+    /// One iteration of the mixed workload (several events).
+    Mixed,
+}
+
+/// A named workload with its default iteration count per thread.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload {
+    /// Name used in the output (`pair64`, `mixed`).
+    pub name: &'static str,
+    /// What it does.
+    pub kind: Kind,
+    /// Operations per thread in a default run with a cheap allocator.
+    pub iters: u64,
+}
+
+/// All workloads, in the order they run and are reported.
+pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "pair16",
+        kind: Kind::Pair(16),
+        iters: 4_000_000,
+    },
+    Workload {
+        name: "pair64",
+        kind: Kind::Pair(64),
+        iters: 4_000_000,
+    },
+    Workload {
+        name: "pair1024",
+        kind: Kind::Pair(1024),
+        iters: 4_000_000,
+    },
+    Workload {
+        name: "mixed",
+        kind: Kind::Mixed,
+        iters: 200_000,
+    },
+];
+
+/// Runs `iters` operations of `kind` on the calling thread.
+pub fn run(kind: Kind, iters: u64) {
+    match kind {
+        Kind::Pair(16) => pairs::<16>(iters),
+        Kind::Pair(64) => pairs::<64>(iters),
+        Kind::Pair(1024) => pairs::<1024>(iters),
+        Kind::Pair(size) => pairs_dynamic(size, iters),
+        Kind::Mixed => {
+            black_box(mixed(iters));
+        }
+    }
+}
+
+/// Alloc+free pairs with a size known at compile time, as most real allocations are.
+#[inline(never)]
+fn pairs<const SIZE: usize>(iters: u64) {
+    for _ in 0..iters {
+        let block: Vec<u8> = Vec::with_capacity(SIZE);
+        drop(black_box(block));
+    }
+}
+
+#[inline(never)]
+fn pairs_dynamic(size: usize, iters: u64) {
+    for _ in 0..iters {
+        let block: Vec<u8> = Vec::with_capacity(black_box(size));
+        drop(black_box(block));
+    }
+}
+
+/// How many map entries stay alive in the mixed workload.
+const LIVE_ENTRIES: u64 = 256;
+
+/// The mixed workload; returns a checksum so nothing can be optimised away.
+#[inline(never)]
+fn mixed(iters: u64) -> usize {
+    let mut map: HashMap<u64, String> = HashMap::new();
+    let mut checksum = 0usize;
+    for i in 0..iters {
+        let mut numbers = Vec::new();
+        for k in 0..(i % 48 + 1) {
+            numbers.push(k as u32);
+        }
+        let text = format!("entry-{i}-{}", black_box(&numbers).len());
+        checksum = checksum.wrapping_add(text.len());
+        map.insert(i, text);
+        if i >= LIVE_ENTRIES {
+            map.remove(&(i - LIVE_ENTRIES));
+        }
+    }
+    checksum.wrapping_add(map.len())
+}
