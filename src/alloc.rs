@@ -3,10 +3,63 @@
 //! Each method calls the inner allocator first. A null result is returned at once with
 //! nothing recorded; otherwise the event goes to the calling thread's counters. Nothing here
 //! takes a lock, allocates, or can panic.
+//!
+//! With `backtraces`, `alloc`, `alloc_zeroed` and `realloc` then check one relaxed flag; while
+//! a [`crate::Profiler`] runs they walk the stack from inside the method into a buffer on the
+//! stack and count the event at that call site (`crate::sites`). A `realloc` is charged to
+//! the stack that called `realloc`, with its new size. `dealloc` has no call site.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
 use crate::thread_state;
+
+/// Walks the stack once for a new block and hands the frames to every tier that wants them:
+/// the call-site table (while a `Profiler` runs) and the heap profiler (while a dhat-style
+/// session runs). Always inlined, so the walk starts in the `GlobalAlloc` method.
+///
+/// `heap_wants` is false for a realloc of a block the heap profiler already tracks (it keeps
+/// its original program point). The walk runs whenever a tier is on, even for a thread whose
+/// events are suspended: the walker calibrates its skip from those nested calls.
+#[cfg(feature = "backtraces")]
+#[inline(always)]
+fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
+    use crate::walk::{capture, DEFAULT_FRAMES, MAX_FRAMES};
+    use core::mem::MaybeUninit;
+
+    let sites_depth = if crate::sites::capture_active() { crate::sites::capture_depth() } else { 0 };
+    #[cfg(feature = "dhat-compat")]
+    let heap_depth = if heap_wants && crate::heap::tracking_heap() { crate::heap::capture_depth() } else { 0 };
+    #[cfg(not(feature = "dhat-compat"))]
+    let heap_depth = {
+        let _ = (ptr, heap_wants);
+        0
+    };
+    let depth = sites_depth.max(heap_depth).min(MAX_FRAMES);
+    if depth == 0 {
+        return;
+    }
+    // Only the frames the walk may write are initialised (zeroed), not all 64: the default
+    // depth with a few fixed-size stores, deeper walks with a `memset`.
+    let mut buffer = MaybeUninit::<[usize; MAX_FRAMES]>::uninit();
+    let start = buffer.as_mut_ptr().cast::<usize>();
+    // SAFETY: `depth` never exceeds `MAX_FRAMES`, and `DEFAULT_FRAMES` is below it, so every
+    // write stays in `buffer`; `start..start + depth` is zeroed before the slice over it is made.
+    let frames = unsafe {
+        start.cast::<[usize; DEFAULT_FRAMES]>().write([0; DEFAULT_FRAMES]);
+        if depth > DEFAULT_FRAMES {
+            core::ptr::write_bytes(start.add(DEFAULT_FRAMES), 0, depth - DEFAULT_FRAMES);
+        }
+        core::slice::from_raw_parts_mut(start, depth)
+    };
+    let captured = capture(frames).min(depth);
+    if sites_depth > 0 {
+        crate::sites::record(&frames[..captured.min(sites_depth)], size);
+    }
+    #[cfg(feature = "dhat-compat")]
+    if heap_depth > 0 && thread_state::recording() {
+        crate::heap::on_alloc(ptr as usize, size, &frames[..captured]);
+    }
+}
 
 /// A global allocator that counts every call it forwards to an inner allocator.
 ///
@@ -54,6 +107,34 @@ impl<A> ModAlloc<A> {
     }
 }
 
+#[cfg(feature = "dhat-compat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dhat-compat")))]
+impl<A> ModAlloc<A> {
+    /// Writes the running heap profile to `path` as a DHAT file (for Valgrind's
+    /// `dh_view.html`) without stopping it.
+    ///
+    /// A heap profile runs while a [`dhat_compat::Profiler`](crate::dhat_compat::Profiler)
+    /// built for heap profiling is alive. Without one this returns an error and writes nothing.
+    ///
+    /// ```no_run
+    /// use mod_alloc::{dhat_compat, ModAlloc};
+    ///
+    /// #[global_allocator]
+    /// static GLOBAL: ModAlloc = ModAlloc::new();
+    ///
+    /// fn main() -> std::io::Result<()> {
+    ///     let _profiler = dhat_compat::Profiler::builder().testing().build();
+    ///     let v = vec![1u8; 1024];
+    ///     GLOBAL.write_dhat_json("dhat-heap.json")?;
+    ///     drop(v);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn write_dhat_json<P: AsRef<std::path::Path>>(&self, path: P) -> std::io::Result<()> {
+        crate::report::write_dhat_json(path.as_ref())
+    }
+}
+
 // SAFETY: every method forwards to `A` with the caller's arguments unchanged and returns
 // `A`'s result unchanged, so `A`'s implementation of the `GlobalAlloc` contract carries over.
 // The bookkeeping neither allocates through the global allocator nor unwinds.
@@ -64,6 +145,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for ModAlloc<A> {
         let ptr = unsafe { self.inner.alloc(layout) };
         if !ptr.is_null() {
             thread_state::record_alloc(layout.size());
+            #[cfg(feature = "backtraces")]
+            record_new_block(ptr, layout.size(), true);
         }
         ptr
     }
@@ -74,12 +157,20 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for ModAlloc<A> {
         let ptr = unsafe { self.inner.alloc_zeroed(layout) };
         if !ptr.is_null() {
             thread_state::record_alloc(layout.size());
+            #[cfg(feature = "backtraces")]
+            record_new_block(ptr, layout.size(), true);
         }
         ptr
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // The heap profiler forgets the block before the memory goes back, so an allocation
+        // on another thread that reuses the address cannot be confused with it.
+        #[cfg(feature = "dhat-compat")]
+        if crate::heap::tracking_heap() {
+            crate::heap::on_dealloc(ptr as usize, layout.size());
+        }
         // SAFETY: the caller guarantees `ptr` came from this allocator with `layout`.
         unsafe { self.inner.dealloc(ptr, layout) };
         thread_state::record_dealloc(layout.size());
@@ -87,11 +178,30 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for ModAlloc<A> {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // A tracked block leaves the heap profiler's table before the inner realloc may free
+        // its address, and goes back if the realloc fails.
+        #[cfg(feature = "dhat-compat")]
+        let tracked = if crate::heap::tracking_heap() { crate::heap::before_realloc(ptr as usize) } else { None };
         // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, which we pass on.
         let new_ptr = unsafe { self.inner.realloc(ptr, layout, new_size) };
+        #[cfg(feature = "dhat-compat")]
+        let heap_wants = match tracked {
+            Some(block) => {
+                crate::heap::after_realloc(block, ptr as usize, new_ptr as usize, layout.size(), new_size);
+                false
+            }
+            // A block from before the session is a new block at the realloc's call site.
+            None => true,
+        };
+        #[cfg(not(feature = "dhat-compat"))]
+        let heap_wants = false;
         if !new_ptr.is_null() {
             thread_state::record_realloc(layout.size(), new_size);
+            #[cfg(feature = "backtraces")]
+            record_new_block(new_ptr, new_size, heap_wants);
         }
+        #[cfg(not(feature = "backtraces"))]
+        let _ = heap_wants;
         new_ptr
     }
 }

@@ -73,6 +73,8 @@ mod sys;
 mod thread_state;
 
 #[cfg(feature = "backtraces")]
+mod callsite;
+#[cfg(feature = "backtraces")]
 mod sites;
 #[cfg(feature = "backtraces")]
 mod walk;
@@ -97,6 +99,21 @@ pub mod __private {
     }
 }
 
+#[cfg(feature = "backtraces")]
+#[doc(hidden)]
+pub mod __private_walk {
+    pub use crate::walk::testing::*;
+}
+
 pub use crate::alloc::ModAlloc;
+#[cfg(feature = "backtraces")]
+#[doc(hidden)]
+pub use crate::callsite::__with_synthetic_frames;
+#[cfg(feature = "backtraces")]
+#[cfg_attr(docsrs, doc(cfg(feature = "backtraces")))]
+pub use crate::callsite::{CallSite, CallSiteReport};
 pub use crate::counters::{stats, AllocStats};
 pub use crate::profiler::{measure_thread, Profiler, ThreadProfiler};
+#[cfg(feature = "symbolicate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "symbolicate")))]
+pub use crate::symbolize::{Symbol, Symbolizer};

@@ -177,14 +177,9 @@ impl ThreadState {
     fn acquire_slot(&self) -> Option<&'static Slot> {
         let slot = slots::acquire()?;
         self.slot.set(slot);
-        let registered = crate::sys::register_thread_exit(
-            on_thread_exit,
-            (slot as *const Slot).cast_mut().cast(),
-        );
-        if !registered {
-            // Without an exit notification the slot stays this thread's for good: counts stay
-            // exact, only the slot is not recycled. Nothing to undo.
-        }
+        // Without an exit notification (a refused key, an unsupported OS) the slot simply stays
+        // this thread's for good: counts stay exact, only the slot is not recycled.
+        let _notified = crate::sys::register_thread_exit(on_thread_exit, (slot as *const Slot).cast_mut().cast());
         Some(slot)
     }
 
@@ -234,6 +229,8 @@ fn on_thread_exit(slot: *mut u8) {
             state.slot.set(EXITED);
         }
     });
+    #[cfg(feature = "backtraces")]
+    crate::sites::release_thread();
     // SAFETY: the hook is registered only with pointers to `'static` slots.
     let slot: &Slot = unsafe { &*slot.cast_const().cast::<Slot>() };
     slots::release(slot);

@@ -19,7 +19,11 @@ fn main() {
             let own = t.stop();
             let all = p.stop();
             // A leaked peak register would show up as a wrong peak after 63 cycles.
-            assert_eq!((all.alloc_count, all.peak_bytes), (1, 100 + i as u64), "cycle {i}");
+            assert_eq!(
+                (all.alloc_count, all.peak_bytes),
+                (1, 100 + i as u64),
+                "cycle {i}"
+            );
             assert_eq!(own, all, "cycle {i}");
         }
     });
@@ -58,8 +62,14 @@ fn main() {
         .unwrap();
         // Counts are exact once threads are quiet. (The peak is not asserted: this thread's
         // unpublished 2 KiB is invisible to a window closed elsewhere, as documented.)
-        assert!(stats.alloc_count >= 1 && stats.dealloc_count >= 1, "{stats:?}");
-        assert!(stats.total_bytes >= 2_048 && stats.freed_bytes >= 2_048, "{stats:?}");
+        assert!(
+            stats.alloc_count >= 1 && stats.dealloc_count >= 1,
+            "{stats:?}"
+        );
+        assert!(
+            stats.total_bytes >= 2_048 && stats.freed_bytes >= 2_048,
+            "{stats:?}"
+        );
         // Its register was released: later windows still measure exactly.
         let q = Profiler::start();
         drop(black_box(vec![0u8; 10]));
@@ -102,7 +112,10 @@ mod fork {
         let mut status = 0;
         // SAFETY: `pid` is our child; `status` is a valid out-pointer.
         assert_eq!(unsafe { waitpid(pid, &mut status, 0) }, pid);
-        assert_eq!(status, 0, "child reported wrong figures or crashed (status {status:#x})");
+        assert_eq!(
+            status, 0,
+            "child reported wrong figures or crashed (status {status:#x})"
+        );
         busy.join().unwrap();
     }
 }

@@ -79,7 +79,10 @@ fn worker(seed: u64, ops: u64) -> (AllocStats, Model) {
             assert!(!moved.is_null());
             // SAFETY: the block is at least one byte long.
             unsafe { moved.write(0x5A) };
-            live[index] = (moved, Layout::from_size_align(new_size, layout.align()).unwrap());
+            live[index] = (
+                moved,
+                Layout::from_size_align(new_size, layout.align()).unwrap(),
+            );
             model.reallocs += 1;
             model.bytes_allocated += new_size as u64;
             model.bytes_freed += layout.size() as u64;
@@ -88,7 +91,13 @@ fn worker(seed: u64, ops: u64) -> (AllocStats, Model) {
             let layout = Layout::from_size_align(rng.size(), rng.align()).unwrap();
             let zeroed = roll == 9;
             // SAFETY: non-zero size.
-            let ptr = unsafe { if zeroed { alloc_zeroed(layout) } else { alloc(layout) } };
+            let ptr = unsafe {
+                if zeroed {
+                    alloc_zeroed(layout)
+                } else {
+                    alloc(layout)
+                }
+            };
             assert!(!ptr.is_null());
             assert_eq!(ptr as usize % layout.align(), 0);
             if zeroed {
@@ -113,35 +122,41 @@ fn worker(seed: u64, ops: u64) -> (AllocStats, Model) {
 }
 
 fn main() {
-    let ops: u64 = std::env::var("MOD_ALLOC_STRESS_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    common::check("workers_figures_match_their_models_and_totals_balance", || {
-        let mut results = Vec::with_capacity(WORKERS);
-        let window = Profiler::start();
-        let mut next = 0;
-        while next < WORKERS {
-            // Waves of AT_ONCE threads: threads keep starting and exiting during the run.
-            let wave: Vec<_> = (next..(next + AT_ONCE).min(WORKERS))
-                .map(|i| std::thread::spawn(move || worker(0x9E37_79B9 * (i as u64 + 1), ops)))
-                .collect();
-            next += wave.len();
-            results.extend(wave.into_iter().map(|h| h.join().expect("worker panicked")));
-        }
-        let all = window.stop();
-        for (own, model) in &results {
-            assert_eq!(own.alloc_count, model.allocs, "{own:?} {model:?}");
-            assert_eq!(own.realloc_count, model.reallocs);
-            assert_eq!(own.dealloc_count, model.deallocs);
-            assert_eq!(own.total_bytes, model.bytes_allocated);
-            assert_eq!(own.freed_bytes, model.bytes_freed);
-            assert_eq!(own.net_bytes, 0);
-            assert_eq!(own.peak_bytes, model.peak, "{own:?} {model:?}");
-        }
-        let worker_allocs: u64 = results.iter().map(|(own, _)| own.alloc_count).sum();
-        assert!(all.alloc_count >= worker_allocs);
-        assert_eq!(all.alloc_count, all.dealloc_count, "{all:?}");
-        assert_eq!(all.total_bytes, all.freed_bytes, "{all:?}");
-        assert_eq!((all.net_bytes, all.net_blocks), (0, 0));
-        assert!(all.peak_bytes >= results.iter().map(|(own, _)| own.peak_bytes).max().unwrap());
-    });
+    let ops: u64 = std::env::var("MOD_ALLOC_STRESS_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    common::check(
+        "workers_figures_match_their_models_and_totals_balance",
+        || {
+            let mut results = Vec::with_capacity(WORKERS);
+            let window = Profiler::start();
+            let mut next = 0;
+            while next < WORKERS {
+                // Waves of AT_ONCE threads: threads keep starting and exiting during the run.
+                let wave: Vec<_> = (next..(next + AT_ONCE).min(WORKERS))
+                    .map(|i| std::thread::spawn(move || worker(0x9E37_79B9 * (i as u64 + 1), ops)))
+                    .collect();
+                next += wave.len();
+                results.extend(wave.into_iter().map(|h| h.join().expect("worker panicked")));
+            }
+            let all = window.stop();
+            for (own, model) in &results {
+                assert_eq!(own.alloc_count, model.allocs, "{own:?} {model:?}");
+                assert_eq!(own.realloc_count, model.reallocs);
+                assert_eq!(own.dealloc_count, model.deallocs);
+                assert_eq!(own.total_bytes, model.bytes_allocated);
+                assert_eq!(own.freed_bytes, model.bytes_freed);
+                assert_eq!(own.net_bytes, 0);
+                assert_eq!(own.peak_bytes, model.peak, "{own:?} {model:?}");
+            }
+            let worker_allocs: u64 = results.iter().map(|(own, _)| own.alloc_count).sum();
+            assert!(all.alloc_count >= worker_allocs);
+            assert_eq!(all.alloc_count, all.dealloc_count, "{all:?}");
+            assert_eq!(all.total_bytes, all.freed_bytes, "{all:?}");
+            assert_eq!((all.net_bytes, all.net_blocks), (0, 0));
+            assert!(all.peak_bytes >= results.iter().map(|(own, _)| own.peak_bytes).max().unwrap());
+        },
+    );
     common::finish(1);
 }

@@ -55,7 +55,10 @@ pub(crate) struct Origin {
 
 impl Origin {
     pub(crate) fn now() -> Origin {
-        Origin { ticks: now(), instant: Instant::now() }
+        Origin {
+            ticks: now(),
+            instant: Instant::now(),
+        }
     }
 }
 

@@ -26,7 +26,10 @@ struct Entry {
     block: LiveBlock,
 }
 
-const EMPTY: Entry = Entry { address: 0, block: LiveBlock { point: 0, birth: 0 } };
+const EMPTY: Entry = Entry {
+    address: 0,
+    block: LiveBlock { point: 0, birth: 0 },
+};
 
 pub(crate) struct LiveTable {
     slots: SysVec<Entry>,
@@ -40,9 +43,13 @@ fn slot_of(address: usize, mask: usize) -> usize {
 
 impl LiveTable {
     pub(crate) const fn new() -> Self {
-        LiveTable { slots: SysVec::new(), len: 0 }
+        LiveTable {
+            slots: SysVec::new(),
+            len: 0,
+        }
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -110,6 +117,7 @@ impl LiveTable {
     }
 
     /// Whether `address` is tracked.
+    #[cfg(test)]
     pub(crate) fn contains(&self, address: usize) -> bool {
         if self.len == 0 {
             return false;
@@ -128,12 +136,18 @@ impl LiveTable {
 
     /// Every tracked block.
     pub(crate) fn blocks(&self) -> impl Iterator<Item = LiveBlock> + '_ {
-        self.slots.as_slice().iter().filter(|e| e.address != 0).map(|e| e.block)
+        self.slots
+            .as_slice()
+            .iter()
+            .filter(|e| e.address != 0)
+            .map(|e| e.block)
     }
 
     fn grow(&mut self) -> bool {
         let capacity = (self.slots.len() * 2).max(1024);
-        let Some(fresh) = SysVec::filled(EMPTY, capacity) else { return false };
+        let Some(fresh) = SysVec::filled(EMPTY, capacity) else {
+            return false;
+        };
         let old = core::mem::replace(&mut self.slots, fresh);
         self.len = 0;
         for entry in old.as_slice().iter().filter(|e| e.address != 0) {
@@ -148,7 +162,10 @@ mod tests {
     use super::*;
 
     fn block(point: u32) -> LiveBlock {
-        LiveBlock { point, birth: u64::from(point) * 10 }
+        LiveBlock {
+            point,
+            birth: u64::from(point) * 10,
+        }
     }
 
     #[test]

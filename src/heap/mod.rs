@@ -103,7 +103,6 @@ pub(crate) struct Profile {
     pub(crate) max_frames: Option<usize>,
 }
 
-
 /// Which mode runs: 0 none, 1 heap, 2 ad hoc. Read with one `Relaxed` load on the hot path;
 /// the session itself is only ever read under [`SESSION`]'s lock, which orders everything.
 static RUNNING: AtomicU8 = AtomicU8::new(NOT_RUNNING);
@@ -126,13 +125,6 @@ struct Session {
 /// Frames buffer for one capture, on the stack.
 type FrameBuffer = [usize; crate::walk::MAX_FRAMES];
 
-/// Captures the calling stack (allocator frames skipped) up to the session's depth.
-#[inline(always)]
-fn capture(buffer: &mut FrameBuffer, depth: usize) -> &[usize] {
-    let len = crate::walk::capture(&mut buffer[..depth]);
-    &buffer[..len]
-}
-
 /// Runs `f` on the running session under the lock, with this thread's events suspended.
 fn with_session<R>(f: impl FnOnce(&mut Session) -> R) -> Option<R> {
     let _suspended = Suspended::new();
@@ -146,22 +138,29 @@ pub(crate) fn tracking_heap() -> bool {
     RUNNING.load(Ordering::Relaxed) == HEAP
 }
 
-/// Records a new block (from `alloc`, `alloc_zeroed`, or a realloc of an untracked block).
+/// How many frames the allocator should capture for the next heap event: everything the
+/// walker can see until the first event is recorded (dhat's bottom trimming compares it with
+/// the start stack), then the session's depth. Read without the lock; a stale value only
+/// changes how many frames one event keeps.
+#[inline(always)]
+pub(crate) fn capture_depth() -> usize {
+    DEPTH.load(Ordering::Relaxed) as usize
+}
+
+static DEPTH: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// Records a new block (from `alloc`, `alloc_zeroed`, or a realloc of an untracked block)
+/// whose caller's frames the allocator captured.
 #[inline(never)]
-pub(crate) fn on_alloc(address: usize, size: usize) {
-    if !thread_state::recording() {
-        return;
-    }
-    let mut buffer: FrameBuffer = [0; crate::walk::MAX_FRAMES];
-    let depth = crate::walk::DEFAULT_FRAMES.max(session_depth());
-    let frames = capture(&mut buffer, depth);
-    let hash = hash_frames(frames);
+pub(crate) fn on_alloc(address: usize, size: usize, frames: &[usize]) {
+    let hash_all = hash_frames(frames);
     let now = clock::now();
     let _ = with_session(|session| {
         if session.mode != Mode::Heap {
             return;
         }
-        session.note_first_event(frames);
+        let kept = session.note_first_event(frames);
+        let (frames, hash) = if kept.len() == frames.len() { (frames, hash_all) } else { (kept, hash_frames(kept)) };
         let recorded = session
             .accounting
             .intern(frames, hash)
@@ -171,14 +170,6 @@ pub(crate) fn on_alloc(address: usize, size: usize) {
         }
     });
 }
-
-/// The depth the running session captures at (read without the lock: a stale value only
-/// changes how many frames one event records).
-fn session_depth() -> usize {
-    DEPTH.load(Ordering::Relaxed) as usize
-}
-
-static DEPTH: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
 /// Records a free. Call it *before* the memory goes back to the inner allocator.
 #[inline(never)]
@@ -191,7 +182,8 @@ pub(crate) fn on_dealloc(address: usize, size: usize) {
 }
 
 /// Takes a block out of the live table ahead of a realloc; hand the result to
-/// [`after_realloc`] whatever the inner allocator returns.
+/// [`after_realloc`] whatever the inner allocator returns. `None` for untracked blocks, which
+/// the caller then records as new with [`on_alloc`] if the realloc succeeds.
 #[inline(never)]
 pub(crate) fn before_realloc(address: usize) -> Option<LiveBlock> {
     if !thread_state::recording() {
@@ -200,36 +192,34 @@ pub(crate) fn before_realloc(address: usize) -> Option<LiveBlock> {
     with_session(|session| session.accounting.live.remove(address)).flatten()
 }
 
-/// Completes a realloc: `new_address` is null if the inner allocator failed, in which case
-/// the block is put back unchanged.
+/// Completes a realloc of a tracked block: `new_address` is 0 if the inner allocator failed,
+/// in which case the block is put back unchanged.
 #[inline(never)]
-pub(crate) fn after_realloc(taken: Option<LiveBlock>, old_address: usize, new_address: usize, old_size: usize, new_size: usize) {
-    match taken {
-        Some(block) if new_address == 0 => {
-            let _ = with_session(|session| session.accounting.live.insert(old_address, block));
-        }
-        Some(block) => {
-            let now = clock::now();
-            let _ = with_session(|session| {
-                if session.accounting.realloc(block, new_address, old_size, new_size, now).is_err() {
-                    session.accounting.lost_events += 1;
-                }
-            });
-        }
-        // An untracked block (from before the session) is a new block at the realloc's site.
-        None if new_address != 0 && tracking_heap() => on_alloc(new_address, new_size),
-        None => {}
+pub(crate) fn after_realloc(block: LiveBlock, old_address: usize, new_address: usize, old_size: usize, new_size: usize) {
+    if new_address == 0 {
+        let _ = with_session(|session| session.accounting.live.insert(old_address, block));
+        return;
     }
+    let now = clock::now();
+    let _ = with_session(|session| {
+        if session.accounting.realloc(block, new_address, old_size, new_size, now).is_err() {
+            session.accounting.lost_events += 1;
+        }
+    });
 }
 
 impl Session {
-    fn note_first_event(&mut self, frames: &[usize]) {
+    /// Keeps the first event's full stack, and returns the part of `frames` to record (the
+    /// first event arrives captured deeper than the session's depth).
+    fn note_first_event<'f>(&mut self, frames: &'f [usize]) -> &'f [usize] {
         if self.first_event_frames.is_none() {
             let mut copy = SysVec::new();
             if copy.extend_from_slice(frames) {
                 self.first_event_frames = Some(copy);
             }
+            DEPTH.store(self.depth as u32, Ordering::Relaxed);
         }
+        &frames[..frames.len().min(self.depth)]
     }
 
     fn profile(&self, end: Origin) -> Profile {
@@ -255,7 +245,9 @@ impl Session {
             })
             .collect();
         let t_gmax_us = match self.mode {
-            Mode::Heap => Some(accounting.t_gmax.map_or(0, |t| rate.micros(u128::from(t.saturating_sub(self.origin.ticks))))),
+            Mode::Heap => Some(accounting.t_gmax.map_or(0, |t| {
+                rate.micros(u128::from(t.saturating_sub(self.origin.ticks)))
+            })),
             Mode::AdHoc => None,
         };
         Profile {
@@ -266,7 +258,11 @@ impl Session {
             t_gmax_us,
             t_end_us: end.instant.duration_since(self.origin.instant).as_micros(),
             start_frames: self.start_frames.as_slice().to_vec(),
-            first_event_frames: self.first_event_frames.as_ref().map(|f| f.as_slice().to_vec()).unwrap_or_default(),
+            first_event_frames: self
+                .first_event_frames
+                .as_ref()
+                .map(|f| f.as_slice().to_vec())
+                .unwrap_or_default(),
             max_frames: self.max_frames,
         }
     }
@@ -274,10 +270,15 @@ impl Session {
 
 /// Starts a session. Returns `false` (and changes nothing) if one is already running.
 /// Must be called from user code, never from inside the allocator.
+#[inline(never)]
 pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
-    let depth = max_frames.map_or(crate::walk::MAX_FRAMES, |n| n.clamp(1, crate::walk::MAX_FRAMES));
     let mut buffer: FrameBuffer = [0; crate::walk::MAX_FRAMES];
-    let start_frames = capture(&mut buffer, crate::walk::MAX_FRAMES);
+    let start_frames = capture_here(&mut buffer);
+    // dhat caps the frames *above* the ones it trims below `main`, so capture the cap plus as
+    // many frames as the starting stack has.
+    let depth = max_frames.map_or(crate::walk::MAX_FRAMES, |n| {
+        n.saturating_add(start_frames.len()).clamp(1, crate::walk::MAX_FRAMES)
+    });
     let _suspended = Suspended::new();
     let mut stack = SysVec::new();
     let _ = stack.extend_from_slice(start_frames);
@@ -294,15 +295,12 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
         start_frames: stack,
         first_event_frames: None,
     });
-    DEPTH.store(depth as u32, Ordering::Relaxed);
-    RUNNING.store(if mode == Mode::Heap { HEAP } else { AD_HOC }, Ordering::Relaxed);
+    DEPTH.store(crate::walk::MAX_FRAMES as u32, Ordering::Relaxed);
+    RUNNING.store(
+        if mode == Mode::Heap { HEAP } else { AD_HOC },
+        Ordering::Relaxed,
+    );
     true
-}
-
-/// Whether a session of `mode` is running.
-pub(crate) fn running(mode: Mode) -> bool {
-    let wanted = if mode == Mode::Heap { HEAP } else { AD_HOC };
-    RUNNING.load(Ordering::Relaxed) == wanted
 }
 
 /// Current heap figures of the running session (zeros if none).
@@ -322,18 +320,28 @@ pub(crate) fn ad_hoc_event(weight: usize) {
         return;
     }
     let mut buffer: FrameBuffer = [0; crate::walk::MAX_FRAMES];
-    let frames = capture(&mut buffer, session_depth().max(1));
-    let hash = hash_frames(frames);
+    let frames = capture_here(&mut buffer);
     let _ = with_session(|session| {
         if session.mode != Mode::AdHoc {
             return;
         }
-        session.note_first_event(frames);
+        let frames = session.note_first_event(frames);
+        let hash = hash_frames(frames);
         match session.accounting.intern(frames, hash) {
             Ok(point) => session.accounting.ad_hoc(point, weight),
             Err(_) => session.accounting.lost_events += 1,
         }
     });
+}
+
+/// Captures the stack from the caller of the function that calls this one: used outside the
+/// allocator (session start, ad hoc events). The two skipped return addresses lead into this
+/// function and into that caller, both `#[inline(never)]`.
+#[inline(never)]
+fn capture_here(buffer: &mut FrameBuffer) -> &[usize] {
+    let _suspended = Suspended::new();
+    let len = crate::walk::capture_from_caller(buffer, 2);
+    &buffer[..len]
 }
 
 /// The profile so far, without stopping.
@@ -351,10 +359,11 @@ pub(crate) fn stop() -> Option<Profile> {
         RUNNING.store(NOT_RUNNING, Ordering::Relaxed);
         guard.take()
     }?;
+    if session.accounting.lost_events > 0 {
+        eprintln!(
+            "mod-alloc: {} allocator events were not recorded: the heap profiler's tables could not grow",
+            session.accounting.lost_events
+        );
+    }
     Some(session.profile(end))
-}
-
-/// Events the running session could not record because its tables could not grow.
-pub(crate) fn lost_events() -> u64 {
-    with_session(|session| session.accounting.lost_events).unwrap_or(0)
 }

@@ -79,7 +79,10 @@ impl Accounting {
                 max_blocks: 0,
                 max_bytes: 0,
             },
-            ad_hoc: AdHocTotals { total_events: 0, total_units: 0 },
+            ad_hoc: AdHocTotals {
+                total_events: 0,
+                total_units: 0,
+            },
             epoch: 0,
             t_gmax: None,
             points: SysVec::new(),
@@ -127,7 +130,13 @@ impl Accounting {
         if !self.frames.extend_from_slice(frames) {
             return Err(OutOfMemory);
         }
-        let state = PointState { frames_start, frames_len: frames.len(), hash, seen_epoch: self.epoch, ..PointState::default() };
+        let state = PointState {
+            frames_start,
+            frames_len: frames.len(),
+            hash,
+            seen_epoch: self.epoch,
+            ..PointState::default()
+        };
         if !self.points.push(state) {
             return Err(OutOfMemory);
         }
@@ -186,7 +195,13 @@ impl Accounting {
     }
 
     /// A new tracked block of `size` bytes at `point`.
-    pub(crate) fn alloc(&mut self, address: usize, size: usize, point: u32, now: u64) -> Result<(), OutOfMemory> {
+    pub(crate) fn alloc(
+        &mut self,
+        address: usize,
+        size: usize,
+        point: u32,
+        now: u64,
+    ) -> Result<(), OutOfMemory> {
         if !self.live.insert(address, LiveBlock { point, birth: now }) {
             return Err(OutOfMemory);
         }
@@ -205,7 +220,9 @@ impl Accounting {
 
     /// A tracked block freed (or about to be freed); returns whether it was tracked.
     pub(crate) fn dealloc(&mut self, address: usize, size: usize, now: u64) -> bool {
-        let Some(block) = self.live.remove(address) else { return false };
+        let Some(block) = self.live.remove(address) else {
+            return false;
+        };
         self.heap.curr_blocks -= 1;
         self.heap.curr_bytes -= size;
         let state = self.touch(block.point);
@@ -217,8 +234,21 @@ impl Accounting {
 
     /// A tracked block moved from `old_size` to `new_size` at `new_address`: a new block of
     /// the full new size under the original point, its lifetime restarted (dhat's rules).
-    pub(crate) fn realloc(&mut self, block: LiveBlock, new_address: usize, old_size: usize, new_size: usize, now: u64) -> Result<(), OutOfMemory> {
-        if !self.live.insert(new_address, LiveBlock { point: block.point, birth: now }) {
+    pub(crate) fn realloc(
+        &mut self,
+        block: LiveBlock,
+        new_address: usize,
+        old_size: usize,
+        new_size: usize,
+        now: u64,
+    ) -> Result<(), OutOfMemory> {
+        if !self.live.insert(
+            new_address,
+            LiveBlock {
+                point: block.point,
+                birth: now,
+            },
+        ) {
             // The old block is gone and the new one cannot be tracked: account it as freed.
             self.heap.curr_blocks -= 1;
             self.heap.curr_bytes -= old_size;
@@ -261,7 +291,12 @@ impl Accounting {
 
     /// Lifetime ticks of each point including its still-live blocks aged to `now`.
     pub(crate) fn lifetimes_at(&self, now: u64) -> Vec<u128> {
-        let mut lifetimes: Vec<u128> = self.points.as_slice().iter().map(|p| p.lifetime_ticks).collect();
+        let mut lifetimes: Vec<u128> = self
+            .points
+            .as_slice()
+            .iter()
+            .map(|p| p.lifetime_ticks)
+            .collect();
         for block in self.live.blocks() {
             lifetimes[block.point as usize] += u128::from(now.saturating_sub(block.birth));
         }
@@ -307,7 +342,10 @@ mod tests {
         assert_eq!(a.at_gmax(boxed), (0, 0));
         assert_eq!(a.at_gmax(keep), (0, 0));
         let wc = a.point(with_capacity);
-        assert_eq!((wc.total_bytes, wc.total_blocks, wc.max_bytes, wc.max_blocks), (70, 3, 40, 1));
+        assert_eq!(
+            (wc.total_bytes, wc.total_blocks, wc.max_bytes, wc.max_blocks),
+            (70, 3, 40, 1)
+        );
         assert_eq!((wc.curr_bytes, wc.curr_blocks), (20, 1));
         assert_eq!(a.point(boxed).max_bytes, 8);
         assert_eq!(a.t_gmax, Some(3));
@@ -315,7 +353,14 @@ mod tests {
 
     fn totals(a: &Accounting) -> (u64, u64, usize, usize, usize, usize) {
         let h = a.heap;
-        (h.total_blocks, h.total_bytes, h.curr_blocks, h.curr_bytes, h.max_blocks, h.max_bytes)
+        (
+            h.total_blocks,
+            h.total_bytes,
+            h.curr_blocks,
+            h.curr_bytes,
+            h.max_blocks,
+            h.max_bytes,
+        )
     }
 
     #[test]
@@ -341,12 +386,15 @@ mod tests {
         let mut seed = 12345u64;
         let steps = if cfg!(miri) { 200 } else { 20_000 };
         for step in 0..steps {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let roll = (seed >> 33) as usize;
             if live.is_empty() || roll % 3 != 0 {
                 let address = 0x10_000 + step * 64;
                 let size = roll % 500 + 1;
-                a.alloc(address, size, points[roll % points.len()], step as u64).unwrap();
+                a.alloc(address, size, points[roll % points.len()], step as u64)
+                    .unwrap();
                 live.push((address, size));
             } else {
                 let (address, size) = live.swap_remove(roll % live.len());

@@ -19,7 +19,12 @@ unsafe impl<T: Copy + Send> Send for SysVec<T> {}
 
 impl<T: Copy> SysVec<T> {
     pub(crate) const fn new() -> Self {
-        SysVec { ptr: NonNull::dangling(), len: 0, capacity: 0, _owns: PhantomData }
+        SysVec {
+            ptr: NonNull::dangling(),
+            len: 0,
+            capacity: 0,
+            _owns: PhantomData,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -49,13 +54,19 @@ impl<T: Copy> SysVec<T> {
 
     /// Appends all of `values`; `false` (and nothing appended) if memory ran out.
     pub(crate) fn extend_from_slice(&mut self, values: &[T]) -> bool {
-        let Some(needed) = self.len.checked_add(values.len()) else { return false };
+        let Some(needed) = self.len.checked_add(values.len()) else {
+            return false;
+        };
         if needed > self.capacity && !self.grow(needed) {
             return false;
         }
         // SAFETY: capacity covers `len + values.len()`; source and destination don't overlap.
         unsafe {
-            core::ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.as_ptr().add(self.len), values.len())
+            core::ptr::copy_nonoverlapping(
+                values.as_ptr(),
+                self.ptr.as_ptr().add(self.len),
+                values.len(),
+            )
         };
         self.len = needed;
         true
@@ -73,6 +84,7 @@ impl<T: Copy> SysVec<T> {
         Some(vec)
     }
 
+    #[cfg(test)]
     pub(crate) fn clear(&mut self) {
         self.len = 0;
     }
@@ -83,7 +95,9 @@ impl<T: Copy> SysVec<T> {
             return true;
         }
         let capacity = at_least.max(self.capacity.saturating_mul(2)).max(8);
-        let Ok(new_layout) = Layout::array::<T>(capacity) else { return false };
+        let Ok(new_layout) = Layout::array::<T>(capacity) else {
+            return false;
+        };
         let raw = if self.capacity == 0 {
             // SAFETY: `new_layout` has a non-zero size (capacity >= 8, T not zero-sized).
             unsafe { System.alloc(new_layout) }
@@ -91,7 +105,9 @@ impl<T: Copy> SysVec<T> {
             // SAFETY: the buffer was allocated by `System` with `old_layout`.
             unsafe { System.realloc(self.ptr.as_ptr().cast(), self.layout(), new_layout.size()) }
         };
-        let Some(ptr) = NonNull::new(raw.cast::<T>()) else { return false };
+        let Some(ptr) = NonNull::new(raw.cast::<T>()) else {
+            return false;
+        };
         self.ptr = ptr;
         self.capacity = capacity;
         true

@@ -1,0 +1,139 @@
+//! Stress under heap profiling: threads that start and exit during the run perform random
+//! allocator operations while a dhat-compatible heap profile runs. Afterwards the heap
+//! figures balance and every invariant of the profile holds exactly.
+//!
+//! `MOD_ALLOC_STRESS_OPS` sets the operations per worker (default 1,000,000).
+
+mod common;
+
+use std::alloc::{alloc, alloc_zeroed, dealloc, realloc, Layout};
+use std::mem::ManuallyDrop;
+
+use mod_alloc::dhat_compat as dhat;
+
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
+const WORKERS: u64 = 8;
+const AT_ONCE: u64 = 4;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn size(&mut self) -> usize {
+        match self.next() % 1000 {
+            0 => (self.next() % (1 << 20)) as usize + 1,
+            1..=20 => (self.next() % 65_536) as usize + 1,
+            _ => (self.next() % 256) as usize + 1,
+        }
+    }
+}
+
+/// Random operations; returns (blocks, bytes) this worker added to dhat's totals.
+fn worker(seed: u64, ops: u64) -> (u64, u64) {
+    let mut rng = Rng(seed | 1);
+    let mut live: Vec<(*mut u8, Layout)> = Vec::with_capacity(2048);
+    let (mut blocks, mut bytes) = (
+        1u64,
+        (2048 * std::mem::size_of::<(*mut u8, Layout)>()) as u64,
+    );
+    for _ in 0..ops {
+        let roll = rng.next() % 10;
+        if live.len() >= 2000 || (roll < 4 && !live.is_empty()) {
+            let (ptr, layout) = live.swap_remove((rng.next() % live.len() as u64) as usize);
+            // SAFETY: allocated with `layout`, freed once.
+            unsafe { dealloc(ptr, layout) };
+        } else if roll < 6 && !live.is_empty() {
+            let index = (rng.next() % live.len() as u64) as usize;
+            let (ptr, layout) = live[index];
+            let new_size = rng.size();
+            // SAFETY: live with `layout`; non-zero new size.
+            let moved = unsafe { realloc(ptr, layout, new_size) };
+            assert!(!moved.is_null());
+            live[index] = (
+                moved,
+                Layout::from_size_align(new_size, layout.align()).unwrap(),
+            );
+            blocks += 1;
+            bytes += new_size as u64;
+        } else {
+            let layout = Layout::from_size_align(rng.size(), 1 << (rng.next() % 13)).unwrap();
+            // SAFETY: non-zero size.
+            let ptr = unsafe {
+                if roll == 9 {
+                    alloc_zeroed(layout)
+                } else {
+                    alloc(layout)
+                }
+            };
+            assert!(!ptr.is_null());
+            live.push((ptr, layout));
+            blocks += 1;
+            bytes += layout.size() as u64;
+        }
+    }
+    for (ptr, layout) in live.drain(..) {
+        // SAFETY: as above.
+        unsafe { dealloc(ptr, layout) };
+    }
+    (blocks, bytes)
+}
+
+fn main() {
+    let ops: u64 = std::env::var("MOD_ALLOC_STRESS_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    common::check("heap_profile_invariants_hold_under_threaded_churn", || {
+        let mut profiler =
+            ManuallyDrop::new(dhat::Profiler::builder().trim_backtraces(None).build());
+        let mut handles_done = 0;
+        let (mut blocks, mut bytes) = (0, 0);
+        while handles_done < WORKERS {
+            let wave: Vec<_> = (handles_done..(handles_done + AT_ONCE).min(WORKERS))
+                .map(|i| std::thread::spawn(move || worker(0x51ED_2701 * (i + 1), ops)))
+                .collect();
+            handles_done += wave.len() as u64;
+            for handle in wave {
+                let (b, n) = handle.join().unwrap();
+                blocks += b;
+                bytes += n;
+            }
+        }
+        let stats = dhat::HeapStats::get();
+        // Every worker block was freed; what is left is the runtime's own (thread handles).
+        assert!(
+            stats.total_blocks >= blocks && stats.total_bytes >= bytes,
+            "{stats:?}"
+        );
+        assert!(stats.curr_bytes < 64 * 1024, "{stats:?}");
+        assert!(stats.max_bytes >= stats.curr_bytes && stats.max_blocks >= 1);
+        let json = profiler.drop_and_get_memory_output();
+        let profile: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        let pps = profile["pps"].as_array().expect("pps");
+        let sum = |key: &str| pps.iter().map(|pp| pp[key].as_u64().unwrap()).sum::<u64>();
+        assert_eq!(sum("tb"), stats.total_bytes);
+        assert_eq!(sum("tbk"), stats.total_blocks);
+        assert_eq!(sum("gb"), stats.max_bytes as u64);
+        assert_eq!(sum("gbk"), stats.max_blocks as u64);
+        assert_eq!(sum("eb"), stats.curr_bytes as u64);
+        assert_eq!(sum("ebk"), stats.curr_blocks as u64);
+        let mut frame_lists = std::collections::HashSet::new();
+        for pp in pps {
+            assert!(pp["gb"].as_u64() <= pp["mb"].as_u64(), "{pp}");
+            assert!(pp["eb"].as_u64() <= pp["mb"].as_u64(), "{pp}");
+            assert!(
+                frame_lists.insert(pp["fs"].to_string()),
+                "two program points share {}",
+                pp["fs"]
+            );
+        }
+    });
+    common::finish(1);
+}
