@@ -171,9 +171,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for ModAlloc<A> {
         if crate::heap::tracking_heap() {
             crate::heap::on_dealloc(ptr as usize, layout.size());
         }
+        // A free cannot fail, so it is counted first and the inner call is the last thing
+        // here (a tail call, with no registers to keep across it).
+        thread_state::record_dealloc(layout.size());
         // SAFETY: the caller guarantees `ptr` came from this allocator with `layout`.
         unsafe { self.inner.dealloc(ptr, layout) };
-        thread_state::record_dealloc(layout.size());
     }
 
     #[inline]

@@ -76,84 +76,124 @@ fn with<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {
     STATE.try_with(f).ok()
 }
 
+/// What the inlined fast path did with an event.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Recorded (or deliberately ignored: the thread is suspended).
+    Done,
+    /// Recorded, and the thread's net has drifted far enough to publish.
+    Publish,
+    /// Not recorded: the thread has no slot yet, no longer has one, or has no TLS.
+    NoSlot,
+}
+
+/// The fast path shared by every event: no calls, no locked instructions. `update` changes
+/// the counters and the net and says whether the drift calls for a publication. Anything
+/// else goes to [`record_slow`], which is cold, so the inlined allocator methods keep their
+/// registers free and can tail-call the inner allocator.
+#[inline(always)]
+fn record_fast(update: impl FnOnce(&ThreadState, &Slot) -> bool) -> Outcome {
+    let outcome = STATE.try_with(|state| {
+        if state.suspended.get() != 0 {
+            return Outcome::Done;
+        }
+        let slot = state.slot.get();
+        if slot.is_null() || slot == EXITED {
+            return Outcome::NoSlot;
+        }
+        // SAFETY: a non-sentinel pointer here was stored by `acquire_slot` from a `&'static`.
+        if update(state, unsafe { &*slot }) {
+            Outcome::Publish
+        } else {
+            Outcome::Done
+        }
+    });
+    outcome.unwrap_or(Outcome::NoSlot)
+}
+
 /// Records a successful allocation of `size` bytes (from `alloc` or `alloc_zeroed`).
 #[inline(always)]
 pub(crate) fn record_alloc(size: usize) {
-    let done = with(|state| {
-        if state.suspended.get() != 0 {
-            return true;
-        }
-        let Some(slot) = state.slot() else {
-            return false;
-        };
+    let outcome = record_fast(|state, slot| {
         slot.counters.owned_alloc(size as u64);
-        state.add_net(size as i64);
-        true
+        state.add_net_up(size as i64)
     });
-    if done != Some(true) {
-        orphan(Counts {
-            allocs: 1,
-            bytes_allocated: size as u64,
-            ..Counts::default()
-        });
+    if outcome != Outcome::Done {
+        record_slow(outcome, Event::Alloc, size, 0);
     }
 }
 
-/// Records a successful deallocation of `size` bytes.
+/// Records a deallocation of `size` bytes. Frees never raise a peak, so only the drift is
+/// checked.
 #[inline(always)]
 pub(crate) fn record_dealloc(size: usize) {
-    let done = with(|state| {
-        if state.suspended.get() != 0 {
-            return true;
-        }
-        let Some(slot) = state.slot() else {
-            return false;
-        };
+    let outcome = record_fast(|state, slot| {
         slot.counters.owned_dealloc(size as u64);
-        state.add_net(-(size as i64));
-        true
+        state.add_net_down(size as i64)
     });
-    if done != Some(true) {
-        orphan(Counts {
-            deallocs: 1,
-            bytes_freed: size as u64,
-            ..Counts::default()
-        });
+    if outcome != Outcome::Done {
+        record_slow(outcome, Event::Dealloc, size, 0);
     }
 }
 
 /// Records a successful reallocation from `old_size` to `new_size` bytes.
 #[inline(always)]
 pub(crate) fn record_realloc(old_size: usize, new_size: usize) {
-    let done = with(|state| {
-        if state.suspended.get() != 0 {
-            return true;
+    let outcome = record_fast(|state, slot| {
+        slot.counters.owned_realloc(old_size as u64, new_size as u64);
+        if new_size >= old_size {
+            state.add_net_up((new_size - old_size) as i64)
+        } else {
+            state.add_net_down((old_size - new_size) as i64)
         }
-        let Some(slot) = state.slot() else {
-            return false;
-        };
-        slot.counters
-            .owned_realloc(old_size as u64, new_size as u64);
-        state.add_net(new_size as i64 - old_size as i64);
-        true
     });
-    if done != Some(true) {
-        orphan(Counts {
-            reallocs: 1,
-            bytes_allocated: new_size as u64,
-            bytes_freed: old_size as u64,
-            ..Counts::default()
-        });
+    if outcome != Outcome::Done {
+        record_slow(outcome, Event::Realloc, old_size, new_size);
     }
 }
 
-/// The slow path for events with no slot: shared counters and an immediate publication.
+/// The kind of event handed to [`record_slow`]. The sizes travel as plain arguments so the
+/// fast path needs no stack frame to call it.
+#[derive(Clone, Copy)]
+enum Event {
+    /// `(size, _)`
+    Alloc,
+    /// `(size, _)`
+    Dealloc,
+    /// `(old size, new size)`
+    Realloc,
+}
+
+/// Everything the fast path leaves: publishing a drifted net, acquiring a first slot, and
+/// events that cannot have a slot (counted in the shared orphan counters and published at
+/// once).
 #[cold]
 #[inline(never)]
-fn orphan(delta: Counts) {
-    ORPHAN.shared_add(delta);
+fn record_slow(outcome: Outcome, event: Event, a: usize, b: usize) {
+    if outcome == Outcome::Publish {
+        publish_pending();
+        return;
+    }
+    let (a, b) = (a as u64, b as u64);
+    let delta = match event {
+        Event::Alloc => Counts { allocs: 1, bytes_allocated: a, ..Counts::default() },
+        Event::Dealloc => Counts { deallocs: 1, bytes_freed: a, ..Counts::default() },
+        Event::Realloc => Counts { reallocs: 1, bytes_freed: a, bytes_allocated: b, ..Counts::default() },
+    };
     let net = delta.bytes_allocated.wrapping_sub(delta.bytes_freed) as i64;
-    peak::publish(net, net.max(0));
+    let recorded = with(|state| {
+        let Some(slot) = state.slot() else { return false };
+        slot.counters.owned_add(delta);
+        let publish = if net >= 0 { state.add_net_up(net) } else { state.add_net_down(-net) };
+        if publish {
+            state.publish();
+        }
+        true
+    });
+    if recorded != Some(true) {
+        ORPHAN.shared_add(delta);
+        peak::publish(net, net.max(0));
+    }
 }
 
 impl ThreadState {
@@ -183,24 +223,35 @@ impl ThreadState {
         Some(slot)
     }
 
-    /// Moves this thread's net by `delta`, tracking peaks and publishing when it has drifted.
+    /// Raises this thread's net by `up` bytes and tracks its peaks; `true` when the net has
+    /// drifted far enough from its last publication to publish.
     #[inline(always)]
-    fn add_net(&self, delta: i64) {
-        let net = self.net.get().wrapping_add(delta);
+    fn add_net_up(&self, up: i64) -> bool {
+        let net = self.net.get().wrapping_add(up);
         self.net.set(net);
-        if delta > 0 {
-            if net > self.peak_since_publish.get() {
-                self.peak_since_publish.set(net);
-            }
-            if net > self.scope_peak.get() {
-                self.scope_peak.set(net);
-            }
+        if net > self.peak_since_publish.get() {
+            self.peak_since_publish.set(net);
         }
-        // One unsigned compare covers drift in both directions.
+        if net > self.scope_peak.get() {
+            self.scope_peak.set(net);
+        }
+        self.drifted(net)
+    }
+
+    /// Lowers this thread's net by `down` bytes; `true` when it should publish.
+    #[inline(always)]
+    fn add_net_down(&self, down: i64) -> bool {
+        let net = self.net.get().wrapping_sub(down);
+        self.net.set(net);
+        self.drifted(net)
+    }
+
+    /// Whether `net` is [`PUBLISH_BYTES`] or more from the last publication, either way (one
+    /// unsigned compare covers both directions).
+    #[inline(always)]
+    fn drifted(&self, net: i64) -> bool {
         let drift = net.wrapping_sub(self.published.get());
-        if drift.wrapping_add(PUBLISH_BYTES) as u64 > 2 * PUBLISH_BYTES as u64 {
-            self.publish();
-        }
+        drift.wrapping_add(PUBLISH_BYTES) as u64 > 2 * PUBLISH_BYTES as u64
     }
 
     fn publish(&self) {

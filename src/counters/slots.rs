@@ -114,6 +114,15 @@ impl Counters {
         bump_owned(&self.bytes_freed, old_size);
     }
 
+    /// Adds `delta`; the caller must be the only writer.
+    pub(crate) fn owned_add(&self, delta: Counts) {
+        bump_owned(&self.allocs, delta.allocs);
+        bump_owned(&self.reallocs, delta.reallocs);
+        bump_owned(&self.deallocs, delta.deallocs);
+        bump_owned(&self.bytes_allocated, delta.bytes_allocated);
+        bump_owned(&self.bytes_freed, delta.bytes_freed);
+    }
+
     /// Adds `delta` with atomic read-modify-writes, for counters any thread may write.
     pub(crate) fn shared_add(&self, delta: Counts) {
         self.allocs.fetch_add(delta.allocs, Ordering::Relaxed);
