@@ -48,6 +48,28 @@ impl<T> SpinLock<T> {
     }
 }
 
+impl<T> SpinLock<T> {
+    /// Takes the lock without a guard, for the fork handlers.
+    ///
+    /// # Safety
+    ///
+    /// The caller must call [`SpinLock::force_unlock`] exactly once afterwards and must not
+    /// touch the value in between.
+    pub(crate) unsafe fn lock_for_fork(&self) {
+        core::mem::forget(self.lock());
+    }
+
+    /// Releases a lock taken by [`SpinLock::lock_for_fork`].
+    ///
+    /// # Safety
+    ///
+    /// The lock must be held by `lock_for_fork` in this thread (or, in a forked child, by the
+    /// thread that forked, which is this one).
+    pub(crate) unsafe fn force_unlock(&self) {
+        self.locked.store(false, Ordering::Release);
+    }
+}
+
 pub(crate) struct SpinGuard<'a, T> {
     lock: &'a SpinLock<T>,
 }

@@ -268,10 +268,34 @@ impl Session {
     }
 }
 
+/// Before `fork()`: take the session lock, so no other thread is half-way through an update
+/// that the child would inherit with the lock held and nobody to release it.
+unsafe extern "C" fn before_fork() {
+    // SAFETY: `after_fork` releases it in both processes; nothing touches the session between.
+    unsafe { SESSION.lock_for_fork() };
+}
+
+/// After `fork()`, in the parent and in the child.
+unsafe extern "C" fn after_fork() {
+    // SAFETY: taken by `before_fork` in the thread that forked, which is the one running this.
+    unsafe { SESSION.force_unlock() };
+}
+
+/// Registers the fork handlers once per process.
+fn prepare_for_fork() {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        if !crate::sys::register_fork_handlers(before_fork, after_fork) {
+            eprintln!("mod-alloc: could not register fork handlers; a child forked during heap profiling may hang");
+        }
+    });
+}
+
 /// Starts a session. Returns `false` (and changes nothing) if one is already running.
 /// Must be called from user code, never from inside the allocator.
 #[inline(never)]
 pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
+    prepare_for_fork();
     let mut buffer: FrameBuffer = [0; crate::walk::MAX_FRAMES];
     let start_frames = capture_here(&mut buffer);
     // dhat caps the frames *above* the ones it trims below `main`, so capture the cap plus as

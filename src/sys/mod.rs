@@ -6,6 +6,9 @@
 //!
 //! - [`register_thread_exit`]: run a callback with a pointer when the calling thread exits,
 //!   without using a `thread_local!` destructor (a global allocator must not register those).
+//! - [`register_fork_handlers`]: hooks around `fork()` (POSIX `pthread_atfork`; nothing
+//!   elsewhere), so the heap profiler's lock is never inherited held by a thread the child
+//!   does not have.
 //! - `thread_stack_bounds` (feature `backtraces`): the calling thread's stack as
 //!   `(low, high)`, for the frame-pointer walker's bounds checks.
 //!
@@ -26,7 +29,7 @@ mod imp;
 #[path = "other.rs"]
 mod imp;
 
-pub(crate) use imp::register_thread_exit;
+pub(crate) use imp::{register_fork_handlers, register_thread_exit};
 
 #[cfg(all(
     feature = "backtraces",

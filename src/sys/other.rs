@@ -10,3 +10,9 @@ use super::ThreadExitFn;
 pub(crate) fn register_thread_exit(_callback: ThreadExitFn, _value: *mut u8) -> bool {
     false
 }
+
+/// No `fork` to prepare for on these targets.
+#[cfg_attr(not(feature = "dhat-compat"), allow(dead_code))]
+pub(crate) fn register_fork_handlers(_before: unsafe extern "C" fn(), _after: unsafe extern "C" fn()) -> bool {
+    true
+}

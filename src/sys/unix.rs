@@ -71,3 +71,20 @@ pub(crate) fn register_thread_exit(callback: ThreadExitFn, value: *mut u8) -> bo
     // SAFETY: `key` came from a successful `pthread_key_create`.
     unsafe { pthread_setspecific(key, value.cast_const().cast()) == 0 }
 }
+
+extern "C" {
+    fn pthread_atfork(
+        prepare: Option<unsafe extern "C" fn()>,
+        parent: Option<unsafe extern "C" fn()>,
+        child: Option<unsafe extern "C" fn()>,
+    ) -> c_int;
+}
+
+/// Runs `before` in the forking thread just before `fork()` and `after` in both the parent
+/// and the child just after it, so a lock taken by `before` is never copied into the child
+/// held by a thread that does not exist there. Returns `false` if the C library refused.
+#[cfg_attr(not(feature = "dhat-compat"), allow(dead_code))]
+pub(crate) fn register_fork_handlers(before: unsafe extern "C" fn(), after: unsafe extern "C" fn()) -> bool {
+    // SAFETY: both handlers have the C ABI `pthread_atfork` expects and live forever.
+    unsafe { pthread_atfork(Some(before), Some(after), Some(after)) == 0 }
+}
