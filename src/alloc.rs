@@ -26,9 +26,17 @@ fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
     use crate::walk::{capture, DEFAULT_FRAMES, MAX_FRAMES};
     use core::mem::MaybeUninit;
 
-    let sites_depth = if crate::sites::capture_active() { crate::sites::capture_depth() } else { 0 };
+    let sites_depth = if crate::sites::capture_active() {
+        crate::sites::capture_depth()
+    } else {
+        0
+    };
     #[cfg(feature = "dhat-compat")]
-    let heap_depth = if heap_wants && crate::heap::tracking_heap() { crate::heap::capture_depth() } else { 0 };
+    let heap_depth = if heap_wants && crate::heap::tracking_heap() {
+        crate::heap::capture_depth()
+    } else {
+        0
+    };
     #[cfg(not(feature = "dhat-compat"))]
     let heap_depth = {
         let _ = (ptr, heap_wants);
@@ -45,7 +53,9 @@ fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
     // SAFETY: `depth` never exceeds `MAX_FRAMES`, and `DEFAULT_FRAMES` is below it, so every
     // write stays in `buffer`; `start..start + depth` is zeroed before the slice over it is made.
     let frames = unsafe {
-        start.cast::<[usize; DEFAULT_FRAMES]>().write([0; DEFAULT_FRAMES]);
+        start
+            .cast::<[usize; DEFAULT_FRAMES]>()
+            .write([0; DEFAULT_FRAMES]);
         if depth > DEFAULT_FRAMES {
             core::ptr::write_bytes(start.add(DEFAULT_FRAMES), 0, depth - DEFAULT_FRAMES);
         }
@@ -59,6 +69,19 @@ fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
     if heap_depth > 0 && thread_state::recording() {
         crate::heap::on_alloc(ptr as usize, size, &frames[..captured]);
     }
+}
+
+/// Records what `alloc` or `alloc_zeroed` returned (nothing for a null) and passes it on.
+/// Always inlined: each allocator method keeps its own walk call site, as the walker's
+/// calibration expects.
+#[inline(always)]
+fn record_allocation(ptr: *mut u8, size: usize) -> *mut u8 {
+    if !ptr.is_null() {
+        thread_state::record_alloc(size);
+        #[cfg(feature = "backtraces")]
+        record_new_block(ptr, size, true);
+    }
+    ptr
 }
 
 /// A global allocator that counts every call it forwards to an inner allocator.
@@ -142,25 +165,13 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for ModAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which we pass on.
-        let ptr = unsafe { self.inner.alloc(layout) };
-        if !ptr.is_null() {
-            thread_state::record_alloc(layout.size());
-            #[cfg(feature = "backtraces")]
-            record_new_block(ptr, layout.size(), true);
-        }
-        ptr
+        record_allocation(unsafe { self.inner.alloc(layout) }, layout.size())
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
-        let ptr = unsafe { self.inner.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            thread_state::record_alloc(layout.size());
-            #[cfg(feature = "backtraces")]
-            record_new_block(ptr, layout.size(), true);
-        }
-        ptr
+        record_allocation(unsafe { self.inner.alloc_zeroed(layout) }, layout.size())
     }
 
     #[inline]
@@ -183,13 +194,23 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for ModAlloc<A> {
         // A tracked block leaves the heap profiler's table before the inner realloc may free
         // its address, and goes back if the realloc fails.
         #[cfg(feature = "dhat-compat")]
-        let tracked = if crate::heap::tracking_heap() { crate::heap::before_realloc(ptr as usize) } else { None };
+        let tracked = if crate::heap::tracking_heap() {
+            crate::heap::before_realloc(ptr as usize)
+        } else {
+            None
+        };
         // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, which we pass on.
         let new_ptr = unsafe { self.inner.realloc(ptr, layout, new_size) };
         #[cfg(feature = "dhat-compat")]
         let heap_wants = match tracked {
             Some(block) => {
-                crate::heap::after_realloc(block, ptr as usize, new_ptr as usize, layout.size(), new_size);
+                crate::heap::after_realloc(
+                    block,
+                    ptr as usize,
+                    new_ptr as usize,
+                    layout.size(),
+                    new_size,
+                );
                 false
             }
             // A block from before the session is a new block at the realloc's call site.

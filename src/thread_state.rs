@@ -140,7 +140,8 @@ pub(crate) fn record_dealloc(size: usize) {
 #[inline(always)]
 pub(crate) fn record_realloc(old_size: usize, new_size: usize) {
     let outcome = record_fast(|state, slot| {
-        slot.counters.owned_realloc(old_size as u64, new_size as u64);
+        slot.counters
+            .owned_realloc(old_size as u64, new_size as u64);
         if new_size >= old_size {
             state.add_net_up((new_size - old_size) as i64)
         } else {
@@ -176,15 +177,34 @@ fn record_slow(outcome: Outcome, event: Event, a: usize, b: usize) {
     }
     let (a, b) = (a as u64, b as u64);
     let delta = match event {
-        Event::Alloc => Counts { allocs: 1, bytes_allocated: a, ..Counts::default() },
-        Event::Dealloc => Counts { deallocs: 1, bytes_freed: a, ..Counts::default() },
-        Event::Realloc => Counts { reallocs: 1, bytes_freed: a, bytes_allocated: b, ..Counts::default() },
+        Event::Alloc => Counts {
+            allocs: 1,
+            bytes_allocated: a,
+            ..Counts::default()
+        },
+        Event::Dealloc => Counts {
+            deallocs: 1,
+            bytes_freed: a,
+            ..Counts::default()
+        },
+        Event::Realloc => Counts {
+            reallocs: 1,
+            bytes_freed: a,
+            bytes_allocated: b,
+            ..Counts::default()
+        },
     };
     let net = delta.bytes_allocated.wrapping_sub(delta.bytes_freed) as i64;
     let recorded = with(|state| {
-        let Some(slot) = state.slot() else { return false };
+        let Some(slot) = state.slot() else {
+            return false;
+        };
         slot.counters.owned_add(delta);
-        let publish = if net >= 0 { state.add_net_up(net) } else { state.add_net_down(-net) };
+        let publish = if net >= 0 {
+            state.add_net_up(net)
+        } else {
+            state.add_net_down(-net)
+        };
         if publish {
             state.publish();
         }
@@ -219,7 +239,10 @@ impl ThreadState {
         self.slot.set(slot);
         // Without an exit notification (a refused key, an unsupported OS) the slot simply stays
         // this thread's for good: counts stay exact, only the slot is not recycled.
-        let _notified = crate::sys::register_thread_exit(on_thread_exit, (slot as *const Slot).cast_mut().cast());
+        let _notified = crate::sys::register_thread_exit(
+            on_thread_exit,
+            (slot as *const Slot).cast_mut().cast(),
+        );
         Some(slot)
     }
 

@@ -123,7 +123,10 @@ fn heap_figures_match_dhat() {
     assert_eq!(tuple(&points[2]), [32, 1, 32, 1, 32, 1, 32, 1]);
     assert_eq!(tuple(&points[3]), [10, 10, 1, 1, 0, 0, 0, 0]);
     let v5_lifetime = points[0]["tl"].as_u64().unwrap();
-    assert!((3_000..1_000_000).contains(&v5_lifetime), "tl {v5_lifetime} µs");
+    assert!(
+        (3_000..1_000_000).contains(&v5_lifetime),
+        "tl {v5_lifetime} µs"
+    );
     // v6 was freed after the figures were read.
     let mut after_drop = end;
     (after_drop.2, after_drop.3) = (1, 32);

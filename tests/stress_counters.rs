@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::Rng;
+
 use std::alloc::{alloc, alloc_zeroed, dealloc, realloc, Layout};
 
 use mod_alloc::{AllocStats, ModAlloc, Profiler, ThreadProfiler};
@@ -28,30 +30,6 @@ struct Model {
     bytes_freed: u64,
     live: u64,
     peak: u64,
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*: deterministic per worker, no allocation.
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn size(&mut self) -> usize {
-        match self.next() % 1000 {
-            0 => (self.next() % (1 << 20)) as usize + 1,
-            1..=20 => (self.next() % 65_536) as usize + 1,
-            _ => (self.next() % 256) as usize + 1,
-        }
-    }
-
-    fn align(&mut self) -> usize {
-        1 << (self.next() % 13) // 1 to 4096
-    }
 }
 
 fn worker(seed: u64, ops: u64) -> (AllocStats, Model) {

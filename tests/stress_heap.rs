@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::Rng;
+
 use std::alloc::{alloc, alloc_zeroed, dealloc, realloc, Layout};
 use std::mem::ManuallyDrop;
 
@@ -16,24 +18,6 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 
 const WORKERS: u64 = 8;
 const AT_ONCE: u64 = 4;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn size(&mut self) -> usize {
-        match self.next() % 1000 {
-            0 => (self.next() % (1 << 20)) as usize + 1,
-            1..=20 => (self.next() % 65_536) as usize + 1,
-            _ => (self.next() % 256) as usize + 1,
-        }
-    }
-}
 
 /// Random operations; returns (blocks, bytes) this worker added to dhat's totals.
 fn worker(seed: u64, ops: u64) -> (u64, u64) {
@@ -63,7 +47,7 @@ fn worker(seed: u64, ops: u64) -> (u64, u64) {
             blocks += 1;
             bytes += new_size as u64;
         } else {
-            let layout = Layout::from_size_align(rng.size(), 1 << (rng.next() % 13)).unwrap();
+            let layout = Layout::from_size_align(rng.size(), rng.align()).unwrap();
             // SAFETY: non-zero size.
             let ptr = unsafe {
                 if roll == 9 {

@@ -160,7 +160,11 @@ pub(crate) fn on_alloc(address: usize, size: usize, frames: &[usize]) {
             return;
         }
         let kept = session.note_first_event(frames);
-        let (frames, hash) = if kept.len() == frames.len() { (frames, hash_all) } else { (kept, hash_frames(kept)) };
+        let (frames, hash) = if kept.len() == frames.len() {
+            (frames, hash_all)
+        } else {
+            (kept, hash_frames(kept))
+        };
         let recorded = session
             .accounting
             .intern(frames, hash)
@@ -195,14 +199,24 @@ pub(crate) fn before_realloc(address: usize) -> Option<LiveBlock> {
 /// Completes a realloc of a tracked block: `new_address` is 0 if the inner allocator failed,
 /// in which case the block is put back unchanged.
 #[inline(never)]
-pub(crate) fn after_realloc(block: LiveBlock, old_address: usize, new_address: usize, old_size: usize, new_size: usize) {
+pub(crate) fn after_realloc(
+    block: LiveBlock,
+    old_address: usize,
+    new_address: usize,
+    old_size: usize,
+    new_size: usize,
+) {
     if new_address == 0 {
         let _ = with_session(|session| session.accounting.live.insert(old_address, block));
         return;
     }
     let now = clock::now();
     let _ = with_session(|session| {
-        if session.accounting.realloc(block, new_address, old_size, new_size, now).is_err() {
+        if session
+            .accounting
+            .realloc(block, new_address, old_size, new_size, now)
+            .is_err()
+        {
             session.accounting.lost_events += 1;
         }
     });
@@ -301,7 +315,8 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
     // dhat caps the frames *above* the ones it trims below `main`, so capture the cap plus as
     // many frames as the starting stack has.
     let depth = max_frames.map_or(crate::walk::MAX_FRAMES, |n| {
-        n.saturating_add(start_frames.len()).clamp(1, crate::walk::MAX_FRAMES)
+        n.saturating_add(start_frames.len())
+            .clamp(1, crate::walk::MAX_FRAMES)
     });
     let _suspended = Suspended::new();
     let mut stack = SysVec::new();

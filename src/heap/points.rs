@@ -181,13 +181,7 @@ impl Accounting {
             self.t_gmax = Some(now);
             self.epoch += 1;
         }
-        let epoch = self.epoch;
-        let state = &mut self.points.as_mut_slice()[point as usize];
-        if state.seen_epoch < epoch {
-            state.gmax_bytes = state.curr_bytes;
-            state.gmax_blocks = state.curr_blocks;
-            state.seen_epoch = epoch;
-        }
+        let state = self.touch(point);
         if state.curr_bytes >= state.max_bytes {
             state.max_bytes = state.curr_bytes;
             state.max_blocks = state.curr_blocks;

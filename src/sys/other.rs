@@ -13,6 +13,9 @@ pub(crate) fn register_thread_exit(_callback: ThreadExitFn, _value: *mut u8) -> 
 
 /// No `fork` to prepare for on these targets.
 #[cfg_attr(not(feature = "dhat-compat"), allow(dead_code))]
-pub(crate) fn register_fork_handlers(_before: unsafe extern "C" fn(), _after: unsafe extern "C" fn()) -> bool {
+pub(crate) fn register_fork_handlers(
+    _before: unsafe extern "C" fn(),
+    _after: unsafe extern "C" fn(),
+) -> bool {
     true
 }

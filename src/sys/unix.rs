@@ -84,7 +84,10 @@ extern "C" {
 /// and the child just after it, so a lock taken by `before` is never copied into the child
 /// held by a thread that does not exist there. Returns `false` if the C library refused.
 #[cfg_attr(not(feature = "dhat-compat"), allow(dead_code))]
-pub(crate) fn register_fork_handlers(before: unsafe extern "C" fn(), after: unsafe extern "C" fn()) -> bool {
+pub(crate) fn register_fork_handlers(
+    before: unsafe extern "C" fn(),
+    after: unsafe extern "C" fn(),
+) -> bool {
     // SAFETY: both handlers have the C ABI `pthread_atfork` expects and live forever.
     unsafe { pthread_atfork(Some(before), Some(after), Some(after)) == 0 }
 }
