@@ -29,7 +29,9 @@ mod imp;
 #[path = "other.rs"]
 mod imp;
 
-pub(crate) use imp::{register_fork_handlers, register_thread_exit};
+#[cfg(feature = "dhat-compat")]
+pub(crate) use imp::register_fork_handlers;
+pub(crate) use imp::register_thread_exit;
 
 #[cfg(all(
     feature = "backtraces",
