@@ -270,7 +270,8 @@ impl Session {
             ad_hoc: accounting.ad_hoc,
             program_points,
             t_gmax_us,
-            t_end_us: end.instant.duration_since(self.origin.instant).as_micros(),
+            // Both times in the same clock, so `tg <= te` always holds.
+            t_end_us: rate.micros(u128::from(end.ticks.saturating_sub(self.origin.ticks))),
             start_frames: self.start_frames.as_slice().to_vec(),
             first_event_frames: self
                 .first_event_frames
