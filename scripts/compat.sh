@@ -10,8 +10,8 @@
 #
 # Scenarios are compat-tests/scenarios/*.rs. Outputs go to artifacts/compat/
 # (each run's files, stdout and stderr) and artifacts/viewer/ (screenshots).
-# Installs what is missing: chromium and valgrind through apt-get (as root),
-# the browser driver through npm ci. Ends with "N passed, M failed".
+# Installs what is missing: a C compiler and binutils, chromium and valgrind
+# through apt-get (as root), the browser driver through npm ci. Ends with "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +34,10 @@ apt_install() { # apt_install PACKAGE
     if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
 }
+
+# The scenario unresolved_frames links a small C library (compat-tests/scenarios/native).
+command -v "${CC:-cc}" >/dev/null 2>&1 || apt_install gcc
+command -v strip >/dev/null 2>&1 && command -v ar >/dev/null 2>&1 || apt_install binutils
 
 if [ "$viewer" = 1 ]; then
     command -v chromium >/dev/null 2>&1 || apt_install chromium

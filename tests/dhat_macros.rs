@@ -118,10 +118,7 @@ fn macros_behave_like_dhat_s() {
             describe(&*reference),
             "same kind and text as dhat's expansion"
         );
-        assert_eq!(
-            text(&*payload),
-            "dhat: assertion failed: false: oh dear 99"
-        );
+        assert_eq!(text(&*payload), "dhat: assertion failed: false: oh dear 99");
     }
     {
         let _profiler = testing_profiler();

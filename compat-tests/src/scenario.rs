@@ -129,7 +129,11 @@ mod tests {
         assert!(scenario.order_independent);
         assert!(!scenario.expects_dhat_duplicates);
         assert!(!scenario.expects_dhat_repeated_fs);
-        assert!(parse("x", "//! compat: dhat-repeated-fs\n").unwrap().expects_dhat_repeated_fs);
+        assert!(
+            parse("x", "//! compat: dhat-repeated-fs\n")
+                .unwrap()
+                .expects_dhat_repeated_fs
+        );
         assert!(parse("x", "//! compat: bogus\n").is_err());
     }
 }

@@ -261,6 +261,9 @@ impl ProfilerBuilder {
     /// If a profiler is already running (or has asserted and not been dropped).
     pub fn build(self) -> Profiler {
         forbid_inside_condition();
+        // Like dhat, none of this is recorded: the default file name, the session, and the
+        // panic when a profiler already runs.
+        let _quiet = crate::thread_state::Suspended::new();
         let mode = if self.ad_hoc { Mode::AdHoc } else { Mode::Heap };
         let file_name = self.file_name.unwrap_or_else(|| {
             PathBuf::from(match mode {
@@ -269,10 +272,7 @@ impl ProfilerBuilder {
             })
         });
         let mut phase = state::lock();
-        let started = matches!(*phase, Phase::Ready) && {
-            let _quiet = crate::thread_state::Suspended::new();
-            heap::start(mode, self.trim_backtraces)
-        };
+        let started = matches!(*phase, Phase::Ready) && heap::start(mode, self.trim_backtraces);
         if !started {
             drop(phase);
             panic_static("dhat: creating a profiler while a profiler is already running");
@@ -420,8 +420,14 @@ pub fn check_assert_condition<F: FnOnce() -> bool>(cond: F) -> bool {
 
 /// Panics with a `&'static str` payload, as dhat's state errors do. The lock is already
 /// released, so a panic hook may call back into this module.
+///
+/// dhat raises these panics while its guard against recording its own allocations is alive,
+/// so the panic machinery's allocations (the payload box, the exception, the hook's work)
+/// are not counted; the guard only goes when unwinding leaves the function. Holding
+/// `Suspended` across the panic does the same here.
 #[track_caller]
 fn panic_static(message: &'static str) -> ! {
+    let _quiet = crate::thread_state::Suspended::new();
     std::panic::panic_any(message)
 }
 

@@ -6,7 +6,9 @@
 //!    captured at start and the stack of the first event are the runtime below `main`; a
 //!    program point's frames stop at the first of them. Frames common to the *start* of both
 //!    stacks are capture machinery and are skipped. Either kind is abandoned when it would
-//!    cover a whole stack. Then the frame cap applies. All of this only when trimming is on.
+//!    cover a whole stack. Then the frame cap applies; in heap mode one frame less, since
+//!    dhat's cap also counts its allocator's own frame, which our capture never contains.
+//!    All of this only when trimming is on.
 //! 2. **Symbols.** Each return address resolves to zero or more symbols, innermost inlined
 //!    first, through a [`Resolve`] the caller supplies. An address with no symbols prints
 //!    nothing. In heap mode with trimming on, everything above the last allocator symbol is
@@ -222,7 +224,14 @@ impl FrameTrim {
             enabled,
             top: first[..top_len].to_vec(),
             bottom: common_bottom(start, first).to_vec(),
-            cap: profile.max_frames.unwrap_or(usize::MAX),
+            cap: match (profile.max_frames, profile.mode) {
+                // dhat's walk counts one frame of its own allocator towards the cap (its
+                // `GlobalAlloc::alloc`/`realloc`, never inlined, is below the trimmed capture
+                // frames); ours starts at the allocation's caller, so one fewer is left.
+                (Some(max), Mode::Heap) => max.saturating_sub(1),
+                (Some(max), Mode::AdHoc) => max,
+                (None, _) => usize::MAX,
+            },
         }
     }
 
@@ -303,7 +312,9 @@ pub(crate) fn build_document(
         mode: profile.mode,
         cmd,
         pid,
-        tg: profile.t_gmax_us.unwrap_or(0),
+        // Both times come from one clock in dhat, so `tg <= te` always holds there; ours
+        // converts `tg` from cycle counts, which may land a microsecond past the end.
+        tg: profile.t_gmax_us.unwrap_or(0).min(profile.t_end_us),
         te: profile.t_end_us,
         pps,
         ftbl,
