@@ -32,6 +32,16 @@ const MERGED: (&str, &str) = (
     "Duplicate program points are merged.",
 );
 
+const FRAME_POINTERS: (&str, &str) = (
+    "Deliberate differences",
+    "Call stacks come from frame pointers.",
+);
+
+const ZEROED: (&str, &str) = (
+    "Deliberate differences",
+    "Zeroed allocations have their own call path.",
+);
+
 /// The table. dhat issue #29: dhat keys program points by instruction
 /// addresses, so after trimming two can print the same frames (the same
 /// `fs` list), which makes dh_view reject the file; we merge such points.
@@ -51,6 +61,46 @@ pub const DIVERGENCES: &[Divergence] = &[
         section: MERGED.0,
         item: MERGED.1,
         only_where_dhat_repeats_fs: true,
+    },
+    // Allocations inside std's panic machinery lose frames (std is partly built without frame
+    // pointers), so points print alike and are merged: frames and per-point numbers differ.
+    Divergence {
+        scenario: "heap_panics",
+        check: "pp-frames",
+        section: FRAME_POINTERS.0,
+        item: FRAME_POINTERS.1,
+        only_where_dhat_repeats_fs: false,
+    },
+    Divergence {
+        scenario: "panic_unwind_writes",
+        check: "pp-frames",
+        section: FRAME_POINTERS.0,
+        item: FRAME_POINTERS.1,
+        only_where_dhat_repeats_fs: false,
+    },
+    Divergence {
+        scenario: "panic_unwind_writes",
+        check: "pp-numbers",
+        section: FRAME_POINTERS.0,
+        item: FRAME_POINTERS.1,
+        only_where_dhat_repeats_fs: false,
+    },
+    // With trimming off, dhat lists its own unwinder and allocator frames; we start at the
+    // allocator's caller.
+    Divergence {
+        scenario: "trim_settings",
+        check: "pp-frames",
+        section: FRAME_POINTERS.0,
+        item: FRAME_POINTERS.1,
+        only_where_dhat_repeats_fs: false,
+    },
+    // `vec![id as u8; n]` splits into an `alloc_zeroed` point (id 0) and an `alloc` point.
+    Divergence {
+        scenario: "threads",
+        check: "pp-numbers",
+        section: ZEROED.0,
+        item: ZEROED.1,
+        only_where_dhat_repeats_fs: false,
     },
 ];
 
