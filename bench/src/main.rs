@@ -14,16 +14,24 @@
 //! - **Honest about capture.** A call-site tier whose walker recorded 0 frames per event gets
 //!   no figure, since its "overhead" would measure a walk that did not happen.
 //!
+//! - **Per-cell capture check.** Call-site tiers print the frames captured per event of every
+//!   measurement; a cell whose walk recorded 0 frames gets no figure, since its "overhead"
+//!   would measure a walk that did not happen.
+//!
+//! Besides timing, it collects the memory-per-live-block probe (`MEMORY` lines) and the
+//! symbolication programs' finish times (`FINISH` lines), and compares the frames of the two
+//! symbolication programs' DHAT JSON files.
+//!
 //! Options: `--quick` (tiny iteration counts, 2 rounds unless `--rounds` is given),
 //! `--rounds N`, `--configs a,b,c`, `--taskset CPULIST` (pin each run with `taskset -c`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use bench_support::protocol::{Line, META_TAG, RESULT_TAG};
+use bench_support::protocol::{Line, FINISH_TAG, MEMORY_TAG, META_TAG, RESULT_TAG};
 use bench_support::runner::THREAD_COUNTS;
-use bench_support::workload::{Kind, WORKLOADS};
+use bench_support::workload::{Kind, Workload, CALL_SITE_WORKLOADS, WORKLOADS};
 
 /// A configuration the driver knows how to present.
 struct Known {
@@ -31,38 +39,47 @@ struct Known {
     title: &'static str,
     /// The configuration the report cannot do without.
     required: bool,
+    /// A symbolication program (one `FINISH` line, writes a DHAT JSON file).
+    finish: bool,
+}
+
+const fn known(binary: &'static str, title: &'static str, required: bool) -> Known {
+    Known {
+        binary,
+        title,
+        required,
+        finish: false,
+    }
 }
 
 const KNOWN: &[Known] = &[
+    known("sys", "System", true),
+    known("tier1", "mod-alloc tier 1", true),
+    known("modalloc101_counters", "mod-alloc 1.0.1 counters", false),
+    known("tier2", "mod-alloc tier 2", false),
+    known("modalloc101_bt", "mod-alloc 1.0.1 backtraces", false),
+    known("heap_ours", "mod-alloc dhat_compat heap", false),
+    known("dhat_heap", "dhat 0.3.3 heap", false),
     Known {
-        binary: "sys",
-        title: "System",
-        required: true,
+        finish: true,
+        ..known("sym_ours", "mod-alloc dhat_compat finish", false)
     },
     Known {
-        binary: "tier1",
-        title: "mod-alloc tier 1",
-        required: true,
-    },
-    Known {
-        binary: "modalloc101_counters",
-        title: "mod-alloc 1.0.1 counters",
-        required: false,
-    },
-    Known {
-        binary: "tier2",
-        title: "mod-alloc tier 2",
-        required: false,
-    },
-    Known {
-        binary: "dhat_heap",
-        title: "dhat 0.3.3 heap",
-        required: false,
+        finish: true,
+        ..known("sym_dhat", "dhat 0.3.3 finish", false)
     },
 ];
 
 /// Tier 1 targets: ratio to System, per thread count.
 const TIER1_TARGETS: &[(usize, f64)] = &[(1, 1.15), (2, 1.30)];
+/// Call sites: tier 2 at 16 frames on one thread, ratio to System.
+const TIER2_TARGET_RATIO: f64 = 4.0;
+/// Call sites: tier 2 per-thread cost on 2 threads over 1 thread, hot site.
+const TIER2_TARGET_SCALING: f64 = 1.5;
+/// Heap profiling: how many times faster than dhat (per-thread time), by thread count.
+const HEAP_TARGETS: &[(usize, f64)] = &[(1, 30.0), (2, 60.0)];
+/// Heap profiling: mixed workload, 1 thread.
+const HEAP_MIXED_TARGET: f64 = 20.0;
 
 struct Options {
     quick: bool,
@@ -118,18 +135,25 @@ fn parse_options() -> Result<Options, String> {
     })
 }
 
+type Cells = BTreeMap<(String, usize), Vec<f64>>;
+
 /// Everything learned about one configuration over all rounds.
 #[derive(Default)]
 struct Collected {
     /// (workload, threads) -> per-thread ns/op, one per round.
-    per_thread: BTreeMap<(String, usize), Vec<f64>>,
+    per_thread: Cells,
     /// (workload, threads) -> aggregate ns/op, one per round.
-    aggregate: BTreeMap<(String, usize), Vec<f64>>,
-    /// Lowest frames-per-event value seen, for call-site tiers.
-    frames_per_event: Option<f64>,
+    aggregate: Cells,
+    /// (workload, threads) -> frames captured per event, one per round (call-site tiers).
+    frames: Cells,
+    /// Memory probe: bytes per live block beyond the block's own bytes, one per round.
+    memory_per_block: Vec<f64>,
+    /// Symbolication programs: milliseconds to finish, one per round.
+    finish_ms: Vec<f64>,
+    /// Other `META` fields (last value seen), shown as notes.
+    meta: BTreeMap<String, String>,
     frame_pointers: Option<String>,
     contaminated: bool,
-    counted_allocs: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -163,16 +187,29 @@ fn main() -> ExitCode {
     }
     if missing.iter().any(|k| k.required) {
         eprintln!("bench: configuration binaries missing next to the driver. Build them first:");
-        eprintln!("  cd bench && ./run.sh          (or see BENCHMARKS.md for the cargo commands)");
+        eprintln!("  bench/run.sh          (or see BENCHMARKS.md for the cargo commands)");
         return ExitCode::FAILURE;
     }
+
+    let json_dir = std::env::temp_dir().join(format!("mod-alloc-bench-{}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&json_dir) {
+        eprintln!("bench: cannot create {}: {e}", json_dir.display());
+        return ExitCode::FAILURE;
+    }
+    let json_path = |known: &Known| json_dir.join(format!("{}.json", known.binary));
 
     let load_before = load_average();
     let mut collected: BTreeMap<&str, Collected> = BTreeMap::new();
     for round in 0..options.rounds {
         for offset in 0..present.len() {
             let (known, path) = &present[(round + offset) % present.len()];
-            let stdout = match run_binary(path, options.quick, options.taskset.as_deref()) {
+            let json = known.finish.then(|| json_path(known));
+            let stdout = match run_binary(
+                path,
+                options.quick,
+                options.taskset.as_deref(),
+                json.as_deref(),
+            ) {
                 Ok(stdout) => stdout,
                 Err(message) => {
                     eprintln!("bench: {}: {message}", known.binary);
@@ -185,17 +222,34 @@ fn main() -> ExitCode {
     }
     let load_after = load_average();
 
+    let symbol_file = |binary: &str| {
+        present
+            .iter()
+            .find(|(known, _)| known.binary == binary)
+            .map(|(known, _)| json_path(known))
+    };
+    let frames = match (symbol_file("sym_ours"), symbol_file("sym_dhat")) {
+        (Some(ours), Some(dhat)) => compare_symbol_files(&ours, &dhat),
+        _ => Err("not run (a symbolication program is not built)".to_string()),
+    };
     print_report(
         &options,
         &present,
         &missing,
         &collected,
         (load_before, load_after),
+        frames,
     );
+    let _ = std::fs::remove_dir_all(&json_dir);
     ExitCode::SUCCESS
 }
 
-fn run_binary(path: &Path, quick: bool, taskset: Option<&str>) -> Result<String, String> {
+fn run_binary(
+    path: &Path,
+    quick: bool,
+    taskset: Option<&str>,
+    json: Option<&Path>,
+) -> Result<String, String> {
     let mut command = match taskset {
         Some(cpus) => {
             let mut command = Command::new("taskset");
@@ -206,6 +260,9 @@ fn run_binary(path: &Path, quick: bool, taskset: Option<&str>) -> Result<String,
     };
     if quick {
         command.arg("--quick");
+    }
+    if let Some(json) = json {
+        command.arg("--json").arg(json);
     }
     let output = command
         .output()
@@ -222,15 +279,26 @@ fn run_binary(path: &Path, quick: bool, taskset: Option<&str>) -> Result<String,
 
 fn absorb(into: &mut Collected, stdout: &str) {
     for line in stdout.lines().filter_map(Line::parse) {
+        if line.get("contaminated") == Some("1") {
+            into.contaminated = true;
+        }
         if line.tag == META_TAG {
-            if let Some(fp) = line.get("fp") {
-                into.frame_pointers = Some(fp.to_string());
+            for (key, value) in &line.fields {
+                match key.as_str() {
+                    "fp" => into.frame_pointers = Some(value.clone()),
+                    "config" | "contaminated" => {}
+                    _ => {
+                        into.meta.insert(key.clone(), value.clone());
+                    }
+                }
             }
-            if line.get("contaminated") == Some("1") {
-                into.contaminated = true;
+        } else if line.tag == MEMORY_TAG {
+            if let Some(per_block) = line.number("per_block") {
+                into.memory_per_block.push(per_block);
             }
-            if let Some(count) = line.get("counted_allocs") {
-                into.counted_allocs = Some(count.to_string());
+        } else if line.tag == FINISH_TAG {
+            if let Some(ms) = line.number("finish_ms") {
+                into.finish_ms.push(ms);
             }
         } else if line.tag == RESULT_TAG {
             let (Some(workload), Some(threads), Some(per_thread), Some(aggregate)) = (
@@ -246,12 +314,12 @@ fn absorb(into: &mut Collected, stdout: &str) {
                 .entry(key.clone())
                 .or_default()
                 .push(per_thread);
-            into.aggregate.entry(key).or_default().push(aggregate);
+            into.aggregate
+                .entry(key.clone())
+                .or_default()
+                .push(aggregate);
             if let Some(frames) = line.number("frames_per_event") {
-                into.frames_per_event = Some(
-                    into.frames_per_event
-                        .map_or(frames, |seen: f64| seen.min(frames)),
-                );
+                into.frames.entry(key).or_default().push(frames);
             }
         }
     }
@@ -271,18 +339,77 @@ fn median(values: &[f64]) -> Option<f64> {
     })
 }
 
-/// Why a configuration's numbers must not be shown, if they must not.
+/// Why a configuration's numbers must not be shown at all, if they must not.
 fn withheld(collected: &Collected) -> Option<String> {
-    if collected.contaminated {
-        return Some("built with the wrong features → no figure".to_string());
-    }
-    match collected.frames_per_event {
-        Some(frames) if frames <= 0.0 => Some("captured 0 frames/event → no figure".to_string()),
-        _ => None,
-    }
+    collected
+        .contaminated
+        .then(|| "built with the wrong features → no figure".to_string())
 }
 
-type Series = fn(&Collected) -> &BTreeMap<(String, usize), Vec<f64>>;
+/// Why one cell must not be shown: the configuration is withheld, or the walk behind this
+/// cell captured 0 frames per event in some round.
+fn withheld_cell(collected: &Collected, key: &(String, usize)) -> Option<String> {
+    withheld(collected).or_else(|| {
+        let frames = collected.frames.get(key)?;
+        frames
+            .iter()
+            .any(|&f| f <= 0.0)
+            .then(|| "captured 0 frames/event → no figure".to_string())
+    })
+}
+
+/// The median of a cell, unless it is withheld.
+fn cell_median(
+    collected: &BTreeMap<&str, Collected>,
+    binary: &str,
+    workload: &str,
+    threads: usize,
+    aggregate: bool,
+) -> Option<f64> {
+    cell_statistic(collected, (binary, workload, threads, aggregate), median)
+}
+
+/// The fastest round of a cell, unless it is withheld. On a loaded machine other work only
+/// ever adds time, so this is the second, cleaner view beside the median.
+fn cell_fastest(
+    collected: &BTreeMap<&str, Collected>,
+    binary: &str,
+    workload: &str,
+    threads: usize,
+    aggregate: bool,
+) -> Option<f64> {
+    cell_statistic(
+        collected,
+        (binary, workload, threads, aggregate),
+        |values| (!values.is_empty()).then(|| min_max(values).0),
+    )
+}
+
+/// `statistic` over the rounds of one cell: (configuration, workload, threads, aggregate?).
+fn cell_statistic(
+    collected: &BTreeMap<&str, Collected>,
+    (binary, workload, threads, aggregate): (&str, &str, usize, bool),
+    statistic: impl Fn(&[f64]) -> Option<f64>,
+) -> Option<f64> {
+    let c = collected.get(binary)?;
+    let key = (workload.to_string(), threads);
+    if withheld_cell(c, &key).is_some() {
+        return None;
+    }
+    let series = if aggregate {
+        &c.aggregate
+    } else {
+        &c.per_thread
+    };
+    series.get(&key).and_then(|v| statistic(v))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Shown {
+    Medians,
+    Aggregate,
+    Spread,
+}
 
 fn print_report(
     options: &Options,
@@ -290,9 +417,10 @@ fn print_report(
     missing: &[&Known],
     collected: &BTreeMap<&str, Collected>,
     load: (Option<String>, Option<String>),
+    frames: Result<FrameComparison, String>,
 ) {
     println!(
-        "## Allocator overhead{}\n",
+        "## Benchmark report{}\n",
         if options.quick {
             " (--quick smoke run: figures are not meaningful)"
         } else {
@@ -330,15 +458,12 @@ fn print_report(
         let Some(c) = collected.get(known.binary) else {
             continue;
         };
-        let mut notes = vec![format!(
-            "frame pointers: {}",
-            c.frame_pointers.as_deref().unwrap_or("unknown")
-        )];
-        if let Some(count) = &c.counted_allocs {
-            notes.push(format!("allocations counted by the allocator: {count}"));
+        let mut notes = Vec::new();
+        if let Some(fp) = &c.frame_pointers {
+            notes.push(format!("frame pointers: {fp}"));
         }
-        if let Some(frames) = c.frames_per_event {
-            notes.push(format!("frames/event: {frames:.2}"));
+        for (key, value) in &c.meta {
+            notes.push(format!("{key}={value}"));
         }
         if let Some(reason) = withheld(c) {
             notes.push(reason);
@@ -354,120 +479,398 @@ fn print_report(
         println!("- `{}` ({}): not built, skipped", known.binary, known.title);
     }
 
-    println!("\nns per operation per thread (median), ratio to System. `pairN`: one alloc+free of N bytes; `mixed`: one iteration of the mixed workload.\n");
-    print_table(present, collected, |c| &c.per_thread, true);
+    println!("\n### Allocator overhead and heap profiling\n");
+    println!("ns per operation per thread (median), ratio to System. `pairN`: one alloc+free of N bytes; `mixed`: one iteration of the mixed workload.\n");
+    print_table(present, collected, WORKLOADS, THREAD_COUNTS, Shown::Medians);
     println!("\n2 threads, aggregate: wall time / operations of both threads (median).\n");
-    print_table_for_threads(present, collected, |c| &c.aggregate, 2);
+    print_table(present, collected, WORKLOADS, &[2], Shown::Aggregate);
     println!("\nSpread over rounds, per thread: min–max ns.\n");
-    print_table(present, collected, |c| &c.per_thread, false);
+    print_table(present, collected, WORKLOADS, THREAD_COUNTS, Shown::Spread);
 
-    println!("\nTier 1 targets (per-thread ratio to System, alloc+free pair workloads):\n");
-    let Some(system) = collected.get("sys") else {
-        return;
-    };
-    let Some(tier1) = collected.get("tier1") else {
-        return;
-    };
-    if let Some(reason) = withheld(tier1) {
-        println!("- tier1: {reason}");
-        return;
+    println!("\n### Call sites\n");
+    println!("ns per alloc+free of 64 bytes per thread (median), ratio to System, and frames captured per event. `hot_dN`: one site; `sites512_dN`: 512 distinct sites in turn; N frames of recursion above the allocation.\n");
+    print_table(
+        present,
+        collected,
+        CALL_SITE_WORKLOADS,
+        THREAD_COUNTS,
+        Shown::Medians,
+    );
+    println!("\nSpread over rounds, per thread: min–max ns.\n");
+    print_table(
+        present,
+        collected,
+        CALL_SITE_WORKLOADS,
+        THREAD_COUNTS,
+        Shown::Spread,
+    );
+
+    println!("\n### Memory per live block\n");
+    println!(
+        "{} live blocks of {} bytes from one site; growth of VmRSS minus the blocks' own bytes, per block (median; min–max).\n",
+        bench_support::runner::MEMORY_BLOCKS,
+        bench_support::runner::MEMORY_BLOCK_BYTES
+    );
+    println!("| configuration | bytes per live block | beyond System |\n|---|---|---|");
+    let sys_memory = collected
+        .get("sys")
+        .and_then(|c| median(&c.memory_per_block));
+    for (known, _) in present {
+        let Some(c) = collected.get(known.binary) else {
+            continue;
+        };
+        let Some(value) = median(&c.memory_per_block) else {
+            continue;
+        };
+        let (low, high) = min_max(&c.memory_per_block);
+        let beyond = match sys_memory {
+            Some(base) if known.binary != "sys" => format!("{:.1}", value - base),
+            _ => "–".to_string(),
+        };
+        println!(
+            "| {} | {value:.1} ({low:.1}–{high:.1}) | {beyond} |",
+            known.title
+        );
     }
+
+    println!("\n### Symbolication (1,000 distinct allocation sites)\n");
+    println!("| profiler | finish, ms (median) | min–max |\n|---|---|---|");
+    for (known, _) in present.iter().filter(|(k, _)| k.finish) {
+        let Some(c) = collected.get(known.binary) else {
+            continue;
+        };
+        if let Some(reason) = withheld(c) {
+            println!("| {} | {reason} | |", known.title);
+            continue;
+        }
+        if let Some(value) = median(&c.finish_ms) {
+            let (low, high) = min_max(&c.finish_ms);
+            println!("| {} | {value:.1} | {low:.1}–{high:.1} |", known.title);
+        }
+    }
+    match &frames {
+        Ok(comparison) => {
+            println!(
+                "\nUser-code frames (`bench_support::…`, compared as `function (file:line)`): dhat resolved {}, ours resolved {}; resolved by dhat but not by ours: {}; by ours only: {}.",
+                comparison.dhat.len(),
+                comparison.ours.len(),
+                comparison.dhat_only.len(),
+                comparison.ours.difference(&comparison.dhat).count()
+            );
+            for frame in comparison.dhat_only.iter().take(5) {
+                println!("- missing from ours: `{frame}`");
+            }
+        }
+        Err(reason) => println!("\nFrame comparison: {reason}"),
+    }
+
+    println!("\n### Targets\n");
+    println!("Judged on medians. The fastest round of each side is shown too: on a shared machine other load only ever adds time.\n");
+    println!("| target | measured (medians) | verdict | fastest rounds |\n|---|---|---|---|");
+    let verdict = |met: bool| if met { "met" } else { "MISSED" };
+    // (a / b) by medians and by fastest rounds; `aggregate` picks the 2-thread wall-time series.
+    let ratios = |a: &str, b: &str, workload: &str, threads: usize, aggregate: bool| {
+        let by_median = cell_median(collected, a, workload, threads, aggregate)?
+            / cell_median(collected, b, workload, threads, aggregate)?;
+        let by_fastest = cell_fastest(collected, a, workload, threads, aggregate)?
+            / cell_fastest(collected, b, workload, threads, aggregate)?;
+        Some((by_median, by_fastest))
+    };
     for &(threads, target) in TIER1_TARGETS {
         for workload in WORKLOADS.iter().filter(|w| matches!(w.kind, Kind::Pair(_))) {
-            let key = (workload.name.to_string(), threads);
-            let (Some(base), Some(ours)) = (
-                system.per_thread.get(&key).and_then(|v| median(v)),
-                tier1.per_thread.get(&key).and_then(|v| median(v)),
-            ) else {
-                continue;
-            };
-            let ratio = ours / base;
-            let verdict = if ratio <= target { "met" } else { "MISSED" };
+            if let Some((ratio, fastest)) = ratios("tier1", "sys", workload.name, threads, false) {
+                println!(
+                    "| tier 1 ≤ {target:.2}× System, {} × {threads} thread(s) | {ratio:.2}× | {} | {fastest:.2}× |",
+                    workload.name,
+                    verdict(ratio <= target)
+                );
+            }
+        }
+    }
+    for depth in ["d4", "d16", "d32"] {
+        let workload = format!("hot_{depth}");
+        if let Some((ratio, fastest)) = ratios("tier2", "sys", &workload, 1, false) {
+            let judged = depth == "d16";
             println!(
-                "- {} × {threads} thread(s): {ratio:.2}× (target ≤ {target:.2}×): {verdict}",
-                workload.name
+                "| tier 2 ≤ {TIER2_TARGET_RATIO:.0}× System, {workload} × 1 thread{} | {ratio:.2}× | {} | {fastest:.2}× |",
+                if judged { "" } else { " (informative)" },
+                if judged { verdict(ratio <= TIER2_TARGET_RATIO) } else { "–" }
             );
         }
     }
+    for workload in CALL_SITE_WORKLOADS
+        .iter()
+        .filter(|w| w.name.starts_with("hot"))
+    {
+        if let (Some(one), Some(two)) = (
+            cell_median(collected, "tier2", workload.name, 1, false),
+            cell_median(collected, "tier2", workload.name, 2, false),
+        ) {
+            let fastest = cell_fastest(collected, "tier2", workload.name, 2, false)
+                .zip(cell_fastest(collected, "tier2", workload.name, 1, false))
+                .map_or("–".to_string(), |(two, one)| format!("{:.2}×", two / one));
+            let scaling = two / one;
+            println!(
+                "| tier 2 per thread on 2 threads ≤ {TIER2_TARGET_SCALING:.1}× its 1-thread cost, {} | {scaling:.2}× ({} vs {} ns) | {} | {fastest} |",
+                workload.name,
+                ns(two),
+                ns(one),
+                verdict(scaling <= TIER2_TARGET_SCALING)
+            );
+        }
+    }
+    for &threads in THREAD_COUNTS {
+        for workload in CALL_SITE_WORKLOADS {
+            if let Some((ratio, fastest)) =
+                ratios("tier2", "modalloc101_bt", workload.name, threads, false)
+            {
+                println!(
+                    "| tier 2 faster than 1.0.1 backtraces, {} × {threads} thread(s) | {ratio:.2}× 1.0.1's time | {} | {fastest:.2}× |",
+                    workload.name,
+                    verdict(ratio < 1.0)
+                );
+            }
+        }
+    }
+    for &(threads, target) in HEAP_TARGETS {
+        // Two threads: throughput (wall time over both threads' operations), since a profiler
+        // that serialises its threads shows it there and not in a thread's fastest batch.
+        let aggregate = threads > 1;
+        for workload in WORKLOADS.iter().filter(|w| matches!(w.kind, Kind::Pair(_))) {
+            if let Some((speedup, fastest)) =
+                ratios("dhat_heap", "heap_ours", workload.name, threads, aggregate)
+            {
+                println!(
+                    "| heap profiling ≥ {target:.0}× faster than dhat, {} × {threads} thread(s){} | {speedup:.1}× | {} | {fastest:.1}× |",
+                    workload.name,
+                    if aggregate { ", throughput" } else { "" },
+                    verdict(speedup >= target)
+                );
+            }
+        }
+    }
+    for &threads in THREAD_COUNTS {
+        let aggregate = threads > 1;
+        if let Some((speedup, fastest)) =
+            ratios("dhat_heap", "heap_ours", "mixed", threads, aggregate)
+        {
+            let judged = threads == 1;
+            println!(
+                "| heap profiling ≥ {HEAP_MIXED_TARGET:.0}× faster than dhat, mixed × {threads} thread(s){} | {speedup:.1}× | {} | {fastest:.1}× |",
+                if judged { "" } else { ", throughput (informative)" },
+                if judged { verdict(speedup >= HEAP_MIXED_TARGET) } else { "–" }
+            );
+        }
+    }
+    let memory = |binary: &str| {
+        collected
+            .get(binary)
+            .and_then(|c| median(&c.memory_per_block))
+    };
+    if let (Some(ours), Some(theirs)) = (memory("heap_ours"), memory("dhat_heap")) {
+        println!(
+            "| memory per live block ≤ dhat's | {ours:.1} vs {theirs:.1} bytes | {} | |",
+            verdict(ours <= theirs)
+        );
+    }
+    let finish = |binary: &str| {
+        collected
+            .get(binary)
+            .filter(|c| withheld(c).is_none())
+            .and_then(|c| median(&c.finish_ms))
+    };
+    let fastest_finish = |binary: &str| {
+        collected
+            .get(binary)
+            .filter(|c| withheld(c).is_none() && !c.finish_ms.is_empty())
+            .map(|c| min_max(&c.finish_ms).0)
+    };
+    if let (Some(ours), Some(theirs)) = (finish("sym_ours"), finish("sym_dhat")) {
+        println!(
+            "| symbolication finish ≤ dhat's | {ours:.1} vs {theirs:.1} ms | {} | {} |",
+            verdict(ours <= theirs),
+            fastest_finish("sym_ours")
+                .zip(fastest_finish("sym_dhat"))
+                .map_or("–".to_string(), |(ours, theirs)| format!(
+                    "{ours:.1} vs {theirs:.1} ms"
+                ))
+        );
+    }
+    if let Ok(comparison) = &frames {
+        println!(
+            "| every user frame dhat resolves, ours resolves | {} of {} | {} | |",
+            comparison.dhat.len() - comparison.dhat_only.len(),
+            comparison.dhat.len(),
+            verdict(comparison.dhat_only.is_empty() && !comparison.dhat.is_empty())
+        );
+    }
+}
+
+fn min_max(values: &[f64]) -> (f64, f64) {
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (low, high)
+}
+
+/// The configurations with at least one figure for one of `workloads`.
+fn columns<'a>(
+    present: &'a [(&'a Known, PathBuf)],
+    collected: &BTreeMap<&str, Collected>,
+    workloads: &[Workload],
+) -> Vec<&'a Known> {
+    present
+        .iter()
+        .map(|(known, _)| *known)
+        .filter(|known| {
+            collected.get(known.binary).is_some_and(|c| {
+                c.per_thread
+                    .keys()
+                    .any(|(name, _)| workloads.iter().any(|w| w.name == name))
+            })
+        })
+        .collect()
 }
 
 fn print_table(
     present: &[(&Known, PathBuf)],
     collected: &BTreeMap<&str, Collected>,
-    series: Series,
-    medians: bool,
+    workloads: &[Workload],
+    thread_counts: &[usize],
+    shown: Shown,
 ) {
-    print_header(present);
-    for &threads in THREAD_COUNTS {
-        for workload in WORKLOADS {
-            print_row(present, collected, series, workload.name, threads, medians);
-        }
-    }
-}
-
-fn print_table_for_threads(
-    present: &[(&Known, PathBuf)],
-    collected: &BTreeMap<&str, Collected>,
-    series: Series,
-    threads: usize,
-) {
-    print_header(present);
-    for workload in WORKLOADS {
-        print_row(present, collected, series, workload.name, threads, true);
-    }
-}
-
-fn print_header(present: &[(&Known, PathBuf)]) {
+    let columns = columns(present, collected, workloads);
     let mut header = String::from("| workload | threads |");
     let mut rule = String::from("|---|---|");
-    for (known, _) in present {
+    for known in &columns {
         header.push_str(&format!(" {} |", known.title));
         rule.push_str("---|");
     }
     println!("{header}\n{rule}");
+    for &threads in thread_counts {
+        for workload in workloads {
+            print_row(&columns, collected, workload.name, threads, shown);
+        }
+    }
 }
 
 fn print_row(
-    present: &[(&Known, PathBuf)],
+    columns: &[&Known],
     collected: &BTreeMap<&str, Collected>,
-    series: Series,
     workload: &str,
     threads: usize,
-    medians: bool,
+    shown: Shown,
 ) {
     let key = (workload.to_string(), threads);
-    let base = collected
-        .get("sys")
-        .and_then(|c| series(c).get(&key))
-        .and_then(|v| median(v));
+    let aggregate = shown == Shown::Aggregate;
+    let base = cell_median(collected, "sys", workload, threads, aggregate);
     let mut row = format!("| {workload} | {threads} |");
-    for (known, _) in present {
+    for known in columns {
         let cell = match collected.get(known.binary) {
             None => "–".to_string(),
-            Some(c) => match withheld(c) {
+            Some(c) => match withheld_cell(c, &key) {
                 Some(reason) => reason,
-                None => match series(c).get(&key) {
-                    None => "–".to_string(),
-                    Some(values) if medians => {
-                        let value = median(values).unwrap_or(f64::NAN);
-                        match base {
-                            Some(base) if known.binary != "sys" => {
-                                format!("{} ({:.2}×)", ns(value), value / base)
+                None => {
+                    let series = if aggregate {
+                        &c.aggregate
+                    } else {
+                        &c.per_thread
+                    };
+                    match series.get(&key) {
+                        None => "–".to_string(),
+                        Some(values) if shown == Shown::Spread => {
+                            let (low, high) = min_max(values);
+                            format!("{}–{}", ns(low), ns(high))
+                        }
+                        Some(values) => {
+                            let value = median(values).unwrap_or(f64::NAN);
+                            let mut cell = match base {
+                                Some(base) if known.binary != "sys" => {
+                                    format!("{} ({:.2}×)", ns(value), value / base)
+                                }
+                                _ => ns(value),
+                            };
+                            if let Some(frames) = c.frames.get(&key).and_then(|f| median(f)) {
+                                cell.push_str(&format!(", {frames:.1} frames/event"));
                             }
-                            _ => ns(value),
+                            cell
                         }
                     }
-                    Some(values) => {
-                        let low = values.iter().copied().fold(f64::INFINITY, f64::min);
-                        let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                        format!("{}–{}", ns(low), ns(high))
-                    }
-                },
+                }
             },
         };
         row.push_str(&format!(" {cell} |"));
     }
     println!("{row}");
+}
+
+/// User-code frames resolved in the two symbolication programs' DHAT files.
+struct FrameComparison {
+    ours: BTreeSet<String>,
+    dhat: BTreeSet<String>,
+    dhat_only: BTreeSet<String>,
+}
+
+fn compare_symbol_files(ours: &Path, dhat: &Path) -> Result<FrameComparison, String> {
+    let ours = user_frames(ours)?;
+    let dhat = user_frames(dhat)?;
+    let dhat_only = dhat.difference(&ours).cloned().collect();
+    Ok(FrameComparison {
+        ours,
+        dhat,
+        dhat_only,
+    })
+}
+
+/// The `function (file:line)` of every user-code frame in a DHAT file's frame table. A
+/// frame is user code when its function is in the shared bench library, which holds the
+/// 1,000 sites and the recursion both programs run.
+fn user_frames(path: &Path) -> Result<BTreeSet<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    let table = json
+        .get("ftbl")
+        .and_then(|t| t.as_array())
+        .ok_or_else(|| format!("{}: no `ftbl` array", path.display()))?;
+    Ok(table
+        .iter()
+        .filter_map(|frame| frame.as_str())
+        .filter_map(normalise_frame)
+        .filter(|frame| frame.starts_with("bench_support::"))
+        .collect())
+}
+
+/// `0x1234: path::to::function::h0123456789abcdef (dir/file.rs:12:5)` →
+/// `path::to::function (file.rs:12)`. `None` for a frame without a resolved location.
+fn normalise_frame(frame: &str) -> Option<String> {
+    let body = match frame.split_once(": ") {
+        Some((address, rest)) if address.starts_with("0x") => rest,
+        _ => frame,
+    };
+    let (function, location) = body.strip_suffix(')')?.rsplit_once(" (")?;
+    let function = strip_hash(function.trim());
+    let mut parts = location.rsplitn(3, ':');
+    let last = parts.next()?;
+    let middle = parts.next()?;
+    let (file, line) = match parts.next() {
+        Some(file) => (file, middle),
+        None => (middle, last),
+    };
+    if line.parse::<u32>().is_err() {
+        return None;
+    }
+    let file = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    Some(format!("{function} ({file}:{line})"))
+}
+
+/// Drops a trailing `::h` + 16 hex digits (legacy mangling's hash).
+fn strip_hash(function: &str) -> &str {
+    match function.rsplit_once("::h") {
+        Some((head, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+            head
+        }
+        _ => function,
+    }
 }
 
 /// One decimal below 100 ns, whole nanoseconds with thousands separators above: 11.9, 118, 2,510.
@@ -550,23 +953,21 @@ mod tests {
     }
 
     #[test]
-    fn a_walker_that_captured_nothing_gets_no_figure() {
+    fn a_walk_that_captured_nothing_gets_no_figure() {
         let mut collected = Collected::default();
         absorb(
             &mut collected,
             "META config=tier2 fp=yes contaminated=0\n\
-             RESULT config=tier2 workload=pair64 threads=1 iters=10 ns_per_op=12.5 agg_ns_per_op=12.5 frames_per_event=0.00\n",
+             RESULT config=tier2 workload=hot_d16 threads=1 iters=10 ns_per_op=12.5 agg_ns_per_op=12.5 frames_per_event=0.00\n\
+             RESULT config=tier2 workload=hot_d4 threads=1 iters=10 ns_per_op=40 agg_ns_per_op=40 frames_per_event=9.5\n",
         );
-        assert_eq!(
-            collected.per_thread.get(&("pair64".to_string(), 1)),
-            Some(&vec![12.5])
-        );
+        let key = |w: &str| (w.to_string(), 1);
+        assert_eq!(collected.per_thread.get(&key("hot_d16")), Some(&vec![12.5]));
         assert_eq!(collected.frame_pointers.as_deref(), Some("yes"));
-        assert!(withheld(&collected).unwrap().contains("0 frames/event"));
-
-        let mut walking = Collected::default();
-        absorb(&mut walking, "RESULT config=tier2 workload=pair64 threads=1 ns_per_op=40 agg_ns_per_op=40 frames_per_event=9.5\n");
-        assert_eq!(withheld(&walking), None);
+        assert!(withheld_cell(&collected, &key("hot_d16"))
+            .unwrap()
+            .contains("0 frames/event"));
+        assert_eq!(withheld_cell(&collected, &key("hot_d4")), None);
     }
 
     #[test]
@@ -574,5 +975,19 @@ mod tests {
         let mut collected = Collected::default();
         absorb(&mut collected, "META config=tier1 fp=yes contaminated=1\n");
         assert!(withheld(&collected).is_some());
+    }
+
+    #[test]
+    fn frames_normalise_to_function_file_line() {
+        assert_eq!(
+            normalise_frame("0x55d0c0de: bench_support::sites::site_7::h0123456789abcdef (/x/out/sites.rs:36:5)"),
+            Some("bench_support::sites::site_7 (sites.rs:36)".to_string())
+        );
+        assert_eq!(
+            normalise_frame("bench_support::sites::touch_sites (src/sites.rs:40)"),
+            Some("bench_support::sites::touch_sites (sites.rs:40)".to_string())
+        );
+        assert_eq!(normalise_frame("0x1234: ???"), None);
+        assert_eq!(normalise_frame("[root]"), None);
     }
 }

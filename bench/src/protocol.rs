@@ -10,13 +10,18 @@
 //!
 //! `ns_per_op` is the time one thread spends per operation (mean over the threads);
 //! `agg_ns_per_op` is wall time divided by the operations of all threads. Call-site tiers add
-//! `frames_per_event=`, so the driver can refuse to report overhead for a walker that
-//! captured nothing. New keys may be added freely: readers ignore keys they do not know.
+//! `frames_per_event=` (of that measurement alone), so the driver can refuse to report
+//! overhead for a walker that captured nothing. `MEMORY` lines carry the memory-per-block
+//! probe and `FINISH` lines the symbolication programs' finish time. New keys may be added freely: readers ignore keys they do not know.
 
 /// Tag of a measurement line.
 pub const RESULT_TAG: &str = "RESULT";
 /// Tag of a line describing the binary itself.
 pub const META_TAG: &str = "META";
+/// Tag of the memory-per-live-block probe's line.
+pub const MEMORY_TAG: &str = "MEMORY";
+/// Tag of a symbolication program's line (time to finish the profile, path of its JSON).
+pub const FINISH_TAG: &str = "FINISH";
 
 /// One tagged line, split into its fields in order.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,6 +8,11 @@
 //!   a steady-state churn of differently sized, differently lived blocks, closer to real code
 //!   and the baseline for heap-profiling comparisons.
 //!
+//! - `hot_dN` / `sitesK_dN`: one alloc+free of 64 bytes from one call site (hot) or from `K`
+//!   distinct call sites in turn, each reached through `N` frames of recursion (see
+//!   [`crate::sites`]): the workloads of the call-site tier, where the walk's depth and the
+//!   table's spread are what is measured.
+//!
 //! Iteration counts are given per workload for a cheap allocator; slow configurations
 //! (dhat) divide them, and report per operation so the figures stay comparable.
 
@@ -21,6 +26,9 @@ pub enum Kind {
     Pair(usize),
     /// One iteration of the mixed workload (several events).
     Mixed,
+    /// One alloc+free of 64 bytes at one of `distinct` call sites, taken in turn, below
+    /// `depth` frames of recursion.
+    Sites { distinct: usize, depth: usize },
 }
 
 /// A named workload with its default iteration count per thread.
@@ -34,7 +42,8 @@ pub struct Workload {
     pub iters: u64,
 }
 
-/// All workloads, in the order they run and are reported.
+/// The allocator-overhead workloads (tier 1 and heap profiling), in the order they run and
+/// are reported.
 pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "pair16",
@@ -58,6 +67,67 @@ pub const WORKLOADS: &[Workload] = &[
     },
 ];
 
+/// Operations per thread of each call-site workload.
+const SITE_ITERS: u64 = 1_000_000;
+
+/// The call-site workloads: one hot site and 512 distinct sites, at 4, 16 and 32 frames of
+/// recursion above the allocation.
+pub const CALL_SITE_WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "hot_d4",
+        kind: Kind::Sites {
+            distinct: 1,
+            depth: 4,
+        },
+        iters: SITE_ITERS,
+    },
+    Workload {
+        name: "hot_d16",
+        kind: Kind::Sites {
+            distinct: 1,
+            depth: 16,
+        },
+        iters: SITE_ITERS,
+    },
+    Workload {
+        name: "hot_d32",
+        kind: Kind::Sites {
+            distinct: 1,
+            depth: 32,
+        },
+        iters: SITE_ITERS,
+    },
+    Workload {
+        name: "sites512_d4",
+        kind: Kind::Sites {
+            distinct: 512,
+            depth: 4,
+        },
+        iters: SITE_ITERS,
+    },
+    Workload {
+        name: "sites512_d16",
+        kind: Kind::Sites {
+            distinct: 512,
+            depth: 16,
+        },
+        iters: SITE_ITERS,
+    },
+    Workload {
+        name: "sites512_d32",
+        kind: Kind::Sites {
+            distinct: 512,
+            depth: 32,
+        },
+        iters: SITE_ITERS,
+    },
+];
+
+/// Every workload, in report order.
+pub fn all() -> impl Iterator<Item = &'static Workload> {
+    WORKLOADS.iter().chain(CALL_SITE_WORKLOADS)
+}
+
 /// Runs `iters` operations of `kind` on the calling thread.
 pub fn run(kind: Kind, iters: u64) {
     match kind {
@@ -68,7 +138,26 @@ pub fn run(kind: Kind, iters: u64) {
         Kind::Mixed => {
             black_box(mixed(iters));
         }
+        Kind::Sites { distinct, depth } => {
+            black_box(from_sites(distinct, depth, iters));
+        }
     }
+}
+
+/// Alloc+free pairs from `distinct` generated sites in turn, `depth` frames down.
+#[inline(never)]
+fn from_sites(distinct: usize, depth: usize, iters: u64) -> usize {
+    let sites = &crate::sites::SITES[..distinct.clamp(1, crate::sites::SITE_COUNT)];
+    let mut checksum = 0usize;
+    let mut next = 0usize;
+    for _ in 0..iters {
+        checksum = checksum.wrapping_add(crate::sites::allocate_at_depth(depth, sites[next], 64));
+        next += 1;
+        if next == sites.len() {
+            next = 0;
+        }
+    }
+    checksum
 }
 
 /// Alloc+free pairs with a size known at compile time, as most real allocations are.

@@ -1,29 +1,42 @@
-//! This crate's tier 2: `mod_alloc::ModAlloc` with the `backtraces` feature.
+//! This crate's tier 2: `mod_alloc::ModAlloc` with the `backtraces` feature, capture on for
+//! the whole run (`Profiler::start`), default capture depth (16 frames).
 //!
 //! Built only with `--features tier2 --bin tier2` (see BENCHMARKS.md).
 
+use bench_support::runner::CaptureTotals;
+use bench_support::workload::CALL_SITE_WORKLOADS;
 use mod_alloc::ModAlloc;
 
 #[global_allocator]
 static GLOBAL: ModAlloc = ModAlloc::new();
 
-/// Frames recorded per allocation event so far.
-///
-/// The crate has no public call-site query yet (the walker is a stub that captures nothing),
-/// so this reports 0 and the driver prints no figure for the row. Replace the body with a
-/// read of the call-site table once one is public: total frames over total events.
-fn frames_per_event() -> f64 {
-    0.0
-}
-
 fn main() {
     let profiler = mod_alloc::Profiler::start();
+    let totals = || {
+        let report = profiler.call_sites();
+        CaptureTotals {
+            events: report.events,
+            frames: report.frames_captured,
+        }
+    };
     bench_support::runner::run(&bench_support::runner::Config {
         name: "tier2",
         iter_divisor: 1,
-        frames_per_event: Some(frames_per_event),
-        contaminated: false,
+        workloads: &[CALL_SITE_WORKLOADS],
+        capture_totals: Some(&totals),
+        contaminated: bench_support::contaminated(Some("tier2")),
+        memory_probe: false,
     });
+    let report = profiler.call_sites();
+    println!(
+        "META config=tier2 sites={} unattributed={} table_full={} contended={} zero_frame={} frames_per_event_all={:.2}",
+        report.sites.len(),
+        report.unattributed_events,
+        report.table_full_events,
+        report.contended_events,
+        report.zero_frame_events,
+        report.frames_per_event()
+    );
     println!(
         "META config=tier2 counted_allocs={}",
         profiler.stop().alloc_count
