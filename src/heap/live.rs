@@ -6,9 +6,16 @@
 //! ignores them), and nothing changes for programs that never profile.
 //!
 //! Open addressing with linear probing and backward-shift deletion (no tombstones), grown
-//! to twice the size when three quarters full. An entry is 24 bytes, so a live block costs
-//! 32 to 64 bytes of table (dhat's hash map entry is 40 bytes before its own slack). The
-//! table is only touched under the heap profiler's lock.
+//! to twice the size when three quarters full. An entry is 16 bytes: the address, and the
+//! program point (24 bits) packed with the birth time (40 bits, in units of
+//! `2^BIRTH_SHIFT` clock ticks (see `clock.rs`) since the session started). So a live block costs 21 to
+//! 43 bytes of table; dhat's hash-map entry alone is 40 bytes, plus its own slack. The table is
+//! only touched under the heap profiler's lock.
+//!
+//! Limits, both reported rather than silent: a session with more than 16,777,215 program
+//! points records further blocks as lost events, and a birth later than 2^40 units after the
+//! start (about 6 hours at 3 GHz on x86_64) is stored as that latest time, so such a block's
+//! lifetime can only be understated.
 
 use super::sysvec::SysVec;
 
@@ -19,16 +26,45 @@ pub(crate) struct LiveBlock {
     pub(crate) birth: u64,
 }
 
+/// Clock ticks per stored birth unit (tests only; the code shifts by `BIRTH_SHIFT`).
+#[cfg(test)]
+const BIRTH_UNIT_TICKS: u64 = 1 << super::clock::BIRTH_SHIFT;
+
+const BIRTH_BITS: u32 = 40;
+const BIRTH_MASK: u64 = (1 << BIRTH_BITS) - 1;
+
+/// The largest program point an entry can hold.
+pub(crate) const MAX_POINT: u32 = (1 << (64 - BIRTH_BITS)) - 1;
+
 #[derive(Clone, Copy)]
 struct Entry {
     /// 0 marks an empty slot; no allocation lives at address 0.
     address: usize,
-    block: LiveBlock,
+    /// `point << 40 | birth units`.
+    packed: u64,
+}
+
+impl Entry {
+    fn new(address: usize, block: LiveBlock) -> Entry {
+        debug_assert!(block.point <= MAX_POINT);
+        let units = (block.birth >> super::clock::BIRTH_SHIFT).min(BIRTH_MASK);
+        Entry {
+            address,
+            packed: (u64::from(block.point) << BIRTH_BITS) | units,
+        }
+    }
+
+    fn block(self) -> LiveBlock {
+        LiveBlock {
+            point: (self.packed >> BIRTH_BITS) as u32,
+            birth: (self.packed & BIRTH_MASK) << super::clock::BIRTH_SHIFT,
+        }
+    }
 }
 
 const EMPTY: Entry = Entry {
     address: 0,
-    block: LiveBlock { point: 0, birth: 0 },
+    packed: 0,
 };
 
 pub(crate) struct LiveTable {
@@ -71,7 +107,7 @@ impl LiveTable {
                 if entry.address == 0 {
                     self.len += 1;
                 }
-                *entry = Entry { address, block };
+                *entry = Entry::new(address, block);
                 return true;
             }
             index = (index + 1) & mask;
@@ -96,7 +132,7 @@ impl LiveTable {
             }
             index = (index + 1) & mask;
         }
-        let found = slots[index].block;
+        let found = slots[index].block();
         // Backward-shift deletion: pull later entries of the probe run into the hole when
         // their home slot is not between the hole and their current slot.
         let mut hole = index;
@@ -140,7 +176,7 @@ impl LiveTable {
             .as_slice()
             .iter()
             .filter(|e| e.address != 0)
-            .map(|e| e.block)
+            .map(|e| e.block())
     }
 
     fn grow(&mut self) -> bool {
@@ -151,7 +187,7 @@ impl LiveTable {
         let old = core::mem::replace(&mut self.slots, fresh);
         self.len = 0;
         for entry in old.as_slice().iter().filter(|e| e.address != 0) {
-            self.insert(entry.address, entry.block);
+            self.insert(entry.address, entry.block());
         }
         true
     }
@@ -162,10 +198,44 @@ mod tests {
     use super::*;
 
     fn block(point: u32) -> LiveBlock {
+        // Births in whole units, so they survive the packing unchanged.
         LiveBlock {
             point,
-            birth: u64::from(point) * 10,
+            birth: u64::from(point) * 10 * BIRTH_UNIT_TICKS,
         }
+    }
+
+    #[test]
+    fn packing_keeps_points_and_saturates_late_births() {
+        let entry = Entry::new(
+            64,
+            LiveBlock {
+                point: MAX_POINT,
+                birth: 123 * BIRTH_UNIT_TICKS,
+            },
+        );
+        assert_eq!(
+            entry.block(),
+            LiveBlock {
+                point: MAX_POINT,
+                birth: 123 * BIRTH_UNIT_TICKS
+            }
+        );
+        let late = Entry::new(
+            64,
+            LiveBlock {
+                point: 7,
+                birth: u64::MAX,
+            },
+        );
+        assert_eq!(
+            late.block(),
+            LiveBlock {
+                point: 7,
+                birth: BIRTH_MASK * BIRTH_UNIT_TICKS
+            }
+        );
+        assert_eq!(std::mem::size_of::<Entry>(), 16);
     }
 
     #[test]

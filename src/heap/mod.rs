@@ -165,10 +165,11 @@ pub(crate) fn on_alloc(address: usize, size: usize, frames: &[usize]) {
         } else {
             (kept, hash_frames(kept))
         };
-        let recorded = session
-            .accounting
-            .intern(frames, hash)
-            .and_then(|point| session.accounting.alloc(address, size, point, now));
+        let recorded = session.accounting.intern(frames, hash).and_then(|point| {
+            session
+                .accounting
+                .alloc(address, size, point, session.since_start(now))
+        });
         if recorded.is_err() {
             session.accounting.lost_events += 1;
         }
@@ -182,7 +183,10 @@ pub(crate) fn on_dealloc(address: usize, size: usize) {
         return;
     }
     let now = clock::now();
-    let _ = with_session(|session| session.accounting.dealloc(address, size, now));
+    let _ = with_session(|session| {
+        let now = session.since_start(now);
+        session.accounting.dealloc(address, size, now)
+    });
 }
 
 /// Takes a block out of the live table ahead of a realloc; hand the result to
@@ -214,7 +218,13 @@ pub(crate) fn after_realloc(
     let _ = with_session(|session| {
         if session
             .accounting
-            .realloc(block, new_address, old_size, new_size, now)
+            .realloc(
+                block,
+                new_address,
+                old_size,
+                new_size,
+                session.since_start(now),
+            )
             .is_err()
         {
             session.accounting.lost_events += 1;
@@ -223,6 +233,11 @@ pub(crate) fn after_realloc(
 }
 
 impl Session {
+    /// Clock ticks from the session's start to `ticks`: the accounting's time base.
+    fn since_start(&self, ticks: u64) -> u64 {
+        ticks.saturating_sub(self.origin.ticks)
+    }
+
     /// Keeps the first event's full stack, and returns the part of `frames` to record (the
     /// first event arrives captured deeper than the session's depth).
     fn note_first_event<'f>(&mut self, frames: &'f [usize]) -> &'f [usize] {
@@ -239,7 +254,7 @@ impl Session {
     fn profile(&self, end: Origin) -> Profile {
         let rate = TickRate::since(self.origin);
         let accounting = &self.accounting;
-        let lifetimes = accounting.lifetimes_at(end.ticks);
+        let lifetimes = accounting.lifetimes_at(self.since_start(end.ticks));
         let program_points = (0..accounting.point_count() as u32)
             .map(|point| {
                 let state = accounting.point(point);
@@ -259,9 +274,7 @@ impl Session {
             })
             .collect();
         let t_gmax_us = match self.mode {
-            Mode::Heap => Some(accounting.t_gmax.map_or(0, |t| {
-                rate.micros(u128::from(t.saturating_sub(self.origin.ticks)))
-            })),
+            Mode::Heap => Some(accounting.t_gmax.map_or(0, |t| rate.micros(u128::from(t)))),
             Mode::AdHoc => None,
         };
         Profile {

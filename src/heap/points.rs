@@ -126,6 +126,9 @@ impl Accounting {
             slot = (slot + 1) & mask;
         }
         let point = u32::try_from(self.points.len()).map_err(|_| OutOfMemory)?;
+        if point > super::live::MAX_POINT {
+            return Err(OutOfMemory);
+        }
         let frames_start = self.frames.len();
         if !self.frames.extend_from_slice(frames) {
             return Err(OutOfMemory);
