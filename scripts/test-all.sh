@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# The project's one test command: `./scripts/test-all.sh`.
+#
+# On a fresh Debian machine with rustup's stable toolchain and gcc, it first installs what the
+# tests need (toolchains, targets, Debian packages), each only when missing, and then runs
+# every step below in order. It stops at the first failing step and ends with the line
+# `N passed, M failed`.
+#
+#   ./scripts/test-all.sh                 run every step
+#   ./scripts/test-all.sh clippy msrv     run only the named steps (after setup)
+#   ./scripts/test-all.sh --list          list the steps
+#   KEEP_GOING=1 ./scripts/test-all.sh    run every step even after one fails
+#
+# Adding a step: write a `step_<name>` function below and add `<name>` to STEPS. Steps that
+# belong to other scripts are hooks (see hook_script): they call the script when it exists
+# and are reported as skipped when it does not, so the command works at every stage.
+#
+# Builds use $CARGO_TARGET_DIR (default: target/). Tests of the call-site features are built
+# with frame pointers, as the crate asks of its users, in a separate directory below it so the
+# two sets of flags never invalidate each other's builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STEPS=(
+    fmt
+    clippy
+    doc
+    features
+    test_default
+    test_all_features
+    test_release
+    msrv
+    cross_check
+    quickstart
+    cross_aarch64
+    compat
+    reliability
+)
+
+# The MSRV is declared once, in Cargo.toml.
+MSRV=$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' Cargo.toml | head -n 1)
+CROSS_TARGETS=(x86_64-pc-windows-msvc x86_64-pc-windows-gnu aarch64-apple-darwin aarch64-unknown-linux-gnu)
+# Targets only type-checked here (aarch64 Linux is built and run by scripts/cross-aarch64.sh).
+CHECK_TARGETS=(x86_64-pc-windows-msvc x86_64-pc-windows-gnu aarch64-apple-darwin)
+DEBIAN_PACKAGES=(qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind chromium)
+FEATURES=(counters backtraces symbolicate dhat-compat)
+
+TARGET_ROOT=${CARGO_TARGET_DIR:-target}
+case "$TARGET_ROOT" in
+    /*) ;;
+    *) TARGET_ROOT="$(pwd)/$TARGET_ROOT" ;;
+esac
+FRAME_POINTER_TARGET="$TARGET_ROOT/frame-pointers"
+FRAME_POINTER_FLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C force-frame-pointers=yes"
+
+# ---------------------------------------------------------------------------------------------
+# Output helpers
+
+say() { printf '%s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+die() {
+    printf 'test-all.sh: %s\n' "$*" >&2
+    exit 1
+}
+
+# Print a command, then run it.
+run() {
+    printf '    $ %s\n' "$*"
+    "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Setup: install what the tests need, each piece only when missing.
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+# Command output is captured before grep reads it: with pipefail, `producer | grep -q` can
+# fail when grep exits early and the producer dies of SIGPIPE.
+have_toolchain() {
+    local toolchains
+    toolchains=$(rustup toolchain list)
+    grep -q "^$1-" <<<"$toolchains"
+}
+
+ensure_rust() {
+    command -v rustup >/dev/null || die "rustup is required (https://rustup.rs)"
+    [ -n "$MSRV" ] || die "no rust-version line found in Cargo.toml"
+
+    # The default toolchain runs every cargo step; it needs rustfmt and clippy.
+    local installed
+    installed=$(rustup component list --installed)
+    for component in rustfmt clippy; do
+        if ! grep -q "^$component" <<<"$installed"; then
+            run rustup component add "$component"
+        fi
+    done
+
+    local targets
+    targets=$(rustup target list --installed)
+    for target in "${CROSS_TARGETS[@]}"; do
+        if ! grep -qx "$target" <<<"$targets"; then
+            run rustup target add "$target"
+        fi
+    done
+
+    if ! have_toolchain stable; then
+        run rustup toolchain install stable --profile minimal
+    fi
+    if ! have_toolchain "$MSRV"; then
+        run rustup toolchain install "$MSRV" --profile minimal
+    fi
+    # The MSRV step also type-checks the Windows MSVC build, which alone pulls in pdb.
+    targets=$(rustup +"$MSRV" target list --installed)
+    if ! grep -qx x86_64-pc-windows-msvc <<<"$targets"; then
+        run rustup target add --toolchain "$MSRV" x86_64-pc-windows-msvc
+    fi
+
+    # Nightly carries Miri and the std sources (used by scripts/reliability.sh).
+    if ! have_toolchain nightly; then
+        run rustup toolchain install nightly --profile minimal --component miri,rust-src
+    else
+        installed=$(rustup +nightly component list --installed)
+        for component in miri rust-src; do
+            if ! grep -q "^$component" <<<"$installed"; then
+                run rustup component add --toolchain nightly "$component"
+            fi
+        done
+    fi
+}
+
+deb_installed() {
+    local status
+    status=$(dpkg -s "$1" 2>/dev/null) || return 1
+    grep -q '^Status: install ok installed' <<<"$status"
+}
+
+ensure_debian_packages() {
+    if ! command -v dpkg >/dev/null || ! command -v apt-get >/dev/null; then
+        note "not a Debian system: install ${DEBIAN_PACKAGES[*]} (or equivalents) yourself"
+        return 0
+    fi
+    local missing=()
+    for package in "${DEBIAN_PACKAGES[@]}"; do
+        deb_installed "$package" || missing+=("$package")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    if [ -n "$SUDO" ] && ! command -v sudo >/dev/null; then
+        die "need root or sudo to install: ${missing[*]}"
+    fi
+    run $SUDO apt-get update -qq
+    run $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
+
+step_setup() {
+    ensure_rust
+    ensure_debian_packages
+    note "$(rustc --version); MSRV $MSRV; CARGO_TARGET_DIR=$TARGET_ROOT"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Steps
+
+step_fmt() {
+    run cargo fmt --all -- --check
+}
+
+step_clippy() {
+    run cargo clippy --workspace --all-targets --all-features -- -D warnings
+}
+
+step_doc() {
+    RUSTDOCFLAGS="${RUSTDOCFLAGS:+$RUSTDOCFLAGS }-D warnings" \
+        run cargo doc --no-deps --all-features -p mod-alloc
+}
+
+# Every feature alone, none, the default and all: each combination must build without a
+# warning (dead code in one combination is a bug in that combination).
+step_features() {
+    run cargo clippy -p mod-alloc --all-targets --no-default-features -- -D warnings
+    for feature in "${FEATURES[@]}"; do
+        run cargo clippy -p mod-alloc --all-targets --no-default-features --features "$feature" \
+            -- -D warnings
+    done
+    run cargo clippy -p mod-alloc --all-targets -- -D warnings
+    run cargo clippy -p mod-alloc --all-targets --all-features -- -D warnings
+}
+
+step_test_default() {
+    run cargo test --workspace
+}
+
+step_test_all_features() {
+    RUSTFLAGS="$FRAME_POINTER_FLAGS" \
+        run cargo test -p mod-alloc --all-features --target-dir "$FRAME_POINTER_TARGET"
+}
+
+step_test_release() {
+    RUSTFLAGS="$FRAME_POINTER_FLAGS" \
+        run cargo test -p mod-alloc --release --all-features --target-dir "$FRAME_POINTER_TARGET"
+}
+
+step_msrv() {
+    MSRV_EXTRA_TARGETS="x86_64-pc-windows-msvc" run scripts/msrv.sh
+}
+
+step_cross_check() {
+    for target in "${CHECK_TARGETS[@]}"; do
+        run cargo check -p mod-alloc --all-features --target "$target"
+    done
+}
+
+step_quickstart() {
+    run cargo run --release --example quickstart
+}
+
+# Hooks: steps owned by other scripts. Each runs its script when the file exists and is
+# reported as skipped (not passed) when it does not.
+#   cross_aarch64  the frame-pointer walker on aarch64 Linux, built with the cross gcc, run
+#                  under qemu
+#   compat         differential tests against dhat 0.3.3 and the DHAT viewer check in chromium
+#   reliability    Miri, loom and sanitizers
+hook_script() {
+    case "$1" in
+        cross_aarch64) echo scripts/cross-aarch64.sh ;;
+        compat) echo scripts/compat.sh ;;
+        reliability) echo scripts/reliability.sh ;;
+        *) return 1 ;;
+    esac
+}
+
+step_cross_aarch64() { run bash scripts/cross-aarch64.sh; }
+step_compat() { run bash scripts/compat.sh; }
+step_reliability() { run bash scripts/reliability.sh; }
+
+# ---------------------------------------------------------------------------------------------
+# Driver
+
+case "${1:-}" in
+    --list)
+        printf '%s\n' "${STEPS[@]}"
+        exit 0
+        ;;
+    -h | --help)
+        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        exit 0
+        ;;
+esac
+
+selected=("${STEPS[@]}")
+if [ $# -gt 0 ]; then
+    selected=("$@")
+    for name in "${selected[@]}"; do
+        declare -F "step_$name" >/dev/null || die "unknown step '$name' (see --list)"
+    done
+fi
+
+# Setup always runs first: it is quick when nothing is missing.
+selected=(setup "${selected[@]}")
+total_started=$SECONDS
+
+passed=0
+failed=0
+skipped=()
+failures=()
+count=${#selected[@]}
+index=0
+for name in "${selected[@]}"; do
+    index=$((index + 1))
+    say ""
+    say "==> [$index/$count] $name"
+    if script=$(hook_script "$name") && [ ! -f "$script" ]; then
+        note "skipped: $script does not exist yet"
+        skipped+=("$name")
+        continue
+    fi
+    started=$SECONDS
+    # Run the step in a subshell with errexit on, outside any `if`, so that a failing command
+    # inside it really stops it; the status is collected with errexit briefly off.
+    set +e
+    (
+        set -euo pipefail
+        "step_$name"
+    )
+    status=$?
+    set -e
+    elapsed=$((SECONDS - started))
+    if [ $status -ne 0 ]; then
+        failed=$((failed + 1))
+        say "    FAILED: step '$name' exited with status $status after ${elapsed}s"
+        say "    rerun it alone with: ./scripts/test-all.sh $name"
+        failures+=("$name")
+        if [ "${KEEP_GOING:-0}" != 1 ] || [ "$name" = setup ]; then
+            break
+        fi
+        continue
+    fi
+    note "ok ($name, ${elapsed}s)"
+    passed=$((passed + 1))
+done
+
+say ""
+if [ ${#skipped[@]} -gt 0 ]; then
+    say "skipped (script not present yet): ${skipped[*]}"
+fi
+if [ ${#failures[@]} -gt 0 ]; then
+    say "failed: ${failures[*]}"
+fi
+say "total time: $(((SECONDS - total_started) / 60))m $(((SECONDS - total_started) % 60))s"
+say "$passed passed, $failed failed"
+[ $failed -eq 0 ]
