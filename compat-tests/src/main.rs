@@ -88,9 +88,16 @@ impl Variant {
     }
 }
 
+/// Where a variant's scenario binaries are built. Absolute, because each scenario then runs
+/// in a scratch directory of its own.
 fn target_dir(variant: Variant) -> PathBuf {
     let base =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let base = if base.is_absolute() {
+        base
+    } else {
+        std::env::current_dir().map_or(base.clone(), |cwd| cwd.join(base))
+    };
     base.join(format!("compat-{}", variant.label()))
 }
 
