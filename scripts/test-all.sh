@@ -32,6 +32,7 @@ STEPS=(
     msrv
     cross_check
     quickstart
+    bench
     cross_aarch64
     compat
     reliability
@@ -232,6 +233,13 @@ hook_script() {
         reliability) echo scripts/reliability.sh ;;
         *) return 1 ;;
     esac
+}
+
+step_bench() {
+    # Smoke run of the benchmark harness: builds every configuration (frame pointers on) and
+    # runs the driver with tiny iteration counts, so the benchmarks never rot. Its figures are
+    # not meaningful and nothing is asserted on them.
+    run env CARGO_TARGET_DIR="$FRAME_POINTER_TARGET" bench/run.sh --quick
 }
 
 step_cross_aarch64() { run bash scripts/cross-aarch64.sh; }
