@@ -536,6 +536,7 @@ fn a_function_with_a_findable_name() -> usize {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads the running binary through dl_iterate_phdr")]
 fn the_default_resolver_names_this_binary_s_functions() {
     let address = a_function_with_a_findable_name as fn() -> usize as usize + 1;
     let mut p = profile(Mode::Heap, vec![point(&[address], 1, 1)]);

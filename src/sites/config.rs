@@ -65,7 +65,8 @@ pub(crate) fn parse_buckets(raw: Option<&OsStr>) -> BucketsSetting {
         } else {
             "is not a number"
         };
-        return ignored(trimmed, why);
+        // Escaped, so a value with a line break still makes one line.
+        return ignored(&trimmed.escape_debug().to_string(), why);
     }
     // All digits: anything that overflows u64 is simply above the maximum.
     let value = digits.parse::<u64>().unwrap_or(u64::MAX);
