@@ -38,6 +38,8 @@ pub(crate) struct ThreadState {
     suspended: Cell<u32>,
     net: Cell<i64>,
     published: Cell<i64>,
+    /// `published - PUBLISH_BYTES`: a free that takes `net` below it publishes.
+    publish_floor: Cell<i64>,
     peak_since_publish: Cell<i64>,
     scope_peak: Cell<i64>,
     scope_depth: Cell<usize>,
@@ -60,6 +62,7 @@ thread_local! {
             suspended: Cell::new(0),
             net: Cell::new(0),
             published: Cell::new(0),
+            publish_floor: Cell::new(-PUBLISH_BYTES),
             peak_since_publish: Cell::new(0),
             scope_peak: Cell::new(0),
             scope_depth: Cell::new(0),
@@ -247,34 +250,32 @@ impl ThreadState {
     }
 
     /// Raises this thread's net by `up` bytes and tracks its peaks; `true` when the net has
-    /// drifted far enough from its last publication to publish.
+    /// risen [`PUBLISH_BYTES`] or more above its last publication.
+    ///
+    /// The drift upwards only needs checking when the net sets a new peak since the last
+    /// publication: below that peak it is no further from the publication than the peak was,
+    /// and the peak was checked when it was set. So a churning thread pays two compares.
     #[inline(always)]
     fn add_net_up(&self, up: i64) -> bool {
         let net = self.net.get().wrapping_add(up);
         self.net.set(net);
-        if net > self.peak_since_publish.get() {
-            self.peak_since_publish.set(net);
-        }
         if net > self.scope_peak.get() {
             self.scope_peak.set(net);
         }
-        self.drifted(net)
+        if net > self.peak_since_publish.get() {
+            self.peak_since_publish.set(net);
+            return net.wrapping_sub(self.published.get()) > PUBLISH_BYTES;
+        }
+        false
     }
 
-    /// Lowers this thread's net by `down` bytes; `true` when it should publish.
+    /// Lowers this thread's net by `down` bytes; `true` when it has fallen
+    /// [`PUBLISH_BYTES`] or more below its last publication.
     #[inline(always)]
     fn add_net_down(&self, down: i64) -> bool {
         let net = self.net.get().wrapping_sub(down);
         self.net.set(net);
-        self.drifted(net)
-    }
-
-    /// Whether `net` is [`PUBLISH_BYTES`] or more from the last publication, either way (one
-    /// unsigned compare covers both directions).
-    #[inline(always)]
-    fn drifted(&self, net: i64) -> bool {
-        let drift = net.wrapping_sub(self.published.get());
-        drift.wrapping_add(PUBLISH_BYTES) as u64 > 2 * PUBLISH_BYTES as u64
+        net < self.publish_floor.get()
     }
 
     fn publish(&self) {
@@ -285,6 +286,7 @@ impl ThreadState {
             self.peak_since_publish.get().wrapping_sub(published),
         );
         self.published.set(net);
+        self.publish_floor.set(net.wrapping_sub(PUBLISH_BYTES));
         self.peak_since_publish.set(net);
     }
 
