@@ -459,8 +459,9 @@ fn print_report(
             continue;
         };
         let mut notes = Vec::new();
-        if let Some(fp) = &c.frame_pointers {
-            notes.push(format!("frame pointers: {fp}"));
+        match &c.frame_pointers {
+            Some(fp) => notes.push(format!("frame pointers: {fp}")),
+            None => notes.push("frame-pointer probe not run (no workload)".to_string()),
         }
         for (key, value) in &c.meta {
             notes.push(format!("{key}={value}"));

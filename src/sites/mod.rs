@@ -3,10 +3,12 @@
 //! # The path of one event
 //!
 //! While call-site capture is on, [`crate::ModAlloc`] walks the stack into a buffer on its
-//! own stack ([`crate::walk::capture`]) and hands the frames to [`record`]. That finds or
-//! inserts the frame list in the process-wide [`table::Table`] and counts the event in the
-//! calling thread's [`threads::ThreadSites`] cache. When capture is off the allocator pays
-//! one relaxed load of a flag ([`capture_active`]).
+//! own stack ([`crate::walk::capture`]) and hands the frames to [`record`]. That looks the
+//! frame list up in the calling thread's [`threads::ThreadSites`] cache, which remembers the
+//! sites the thread met recently (about a thousand) and counts the event there. Only on a
+//! miss does it hash the frames and find or insert them in the process-wide
+//! [`table::Table`]. When capture is off the allocator pays one relaxed load of a flag
+//! ([`capture_active`]).
 //!
 //! Nothing here allocates through the global allocator: the table, frame buffers and
 //! per-thread blocks come from [`std::alloc::System`]. Nothing takes a lock on the hot path;
@@ -132,7 +134,7 @@ pub(crate) fn record(frames: &[usize], size: usize) {
             // SAFETY: `with_synthetic_frames` keeps this slice alive while it is installed.
             unsafe { core::slice::from_raw_parts(synthetic, synthetic_len) }
         };
-        record_in(local, block, frames, size as u64);
+        record_in(block, frames, size as u64);
         true
     });
     if done != Ok(true) {
@@ -141,7 +143,7 @@ pub(crate) fn record(frames: &[usize], size: usize) {
 }
 
 #[inline(always)]
-fn record_in(local: &threads::Local, block: &threads::ThreadSites, frames: &[usize], bytes: u64) {
+fn record_in(block: &threads::ThreadSites, frames: &[usize], bytes: u64) {
     if frames.is_empty() {
         block.record_unattributed(0, Unattributed::NoFrames);
         return;
@@ -153,20 +155,12 @@ fn record_in(local: &threads::Local, block: &threads::ThreadSites, frames: &[usi
     // Acquire: pairs with the Release store in `Session::start` that follows the sweep, so
     // the sweep's EMPTY slots are what we probe (a stale view could duplicate a site).
     let generation = GENERATION.load(Acquire);
-    let (last_slot, last_id, last_generation) = local.last_site.get();
-    if last_generation == generation && !last_slot.is_null() {
-        // SAFETY: slots live as long as the table, which is never freed.
-        let slot = unsafe { &*last_slot };
-        if slot.is_site_of(generation, frames) {
-            block.record_site(table, generation, last_id, frames.len(), bytes);
-            return;
-        }
+    // A site this thread has met before: no hashing, no shared probe.
+    if block.record_cached(generation, frames, bytes) {
+        return;
     }
     match table.intern(frames, hash_frames(frames), generation) {
-        Ok((id, slot)) => {
-            local.last_site.set((slot, id, generation));
-            block.record_site(table, generation, id, frames.len(), bytes);
-        }
+        Ok(site) => block.record_site(generation, site, frames, bytes),
         Err(Unplaced::Full) => block.record_unattributed(frames.len(), Unattributed::Unplaced),
         Err(Unplaced::Busy) => block.record_unattributed(frames.len(), Unattributed::Busy),
     }

@@ -249,7 +249,7 @@ impl Slot {
     }
 
     /// Whether this slot is a site of `generation` holding exactly `frames`, compared frame
-    /// by frame (no hash needed). For the per-thread last-site cache.
+    /// by frame (no hash needed). For the per-thread site caches.
     #[inline]
     pub(crate) fn is_site_of(&self, generation: u32, frames: &[usize]) -> bool {
         self.is_ready(generation) && self.holds_frames(frames)

@@ -2,13 +2,22 @@
 //!
 //! If every event added to its site's counters with `fetch_add`, threads allocating at the
 //! same site would fight over one cache line. Instead each thread owns a [`ThreadSites`]
-//! block: a small direct-mapped cache of `(site, count, bytes)` entries plus the thread's
-//! figures for events that found no site. Only the owner writes a block, with plain
-//! load-and-store pairs on atomics (no locked instruction); report code reads every block.
+//! block: a cache of `(site, count, bytes)` entries plus the thread's figures for events that
+//! found no site. Only the owner writes a block, with plain load-and-store pairs on atomics
+//! (no locked instruction); report code reads every block.
 //!
-//! - An event whose site is in its entry adds to the entry. One whose entry holds another
-//!   site first flushes that entry into the other site's shared counters in the table
-//!   (two relaxed `fetch_add`s), then takes the entry over.
+//! The cache is also how an event finds its site. It is keyed by the event's frame list:
+//! [`cache_key`] mixes the two innermost frames and the length, and a list may sit in either
+//! of two entries the key picks (two-choice hashing, so a few hundred sites rotating through
+//! one thread rarely evict each other). Each entry remembers its site's slot in the shared
+//! table, and a hit compares the event's frames with that slot's in full, so a key collision
+//! can cost a table lookup but never misattribute an event. Only a miss hashes the frames
+//! and probes the shared table.
+//!
+//! - An event whose site is in one of its entries adds to that entry. On a miss the event
+//!   takes over one of its two entries (a stale one if there is one, else the one with the
+//!   smaller count), first flushing the entry into its old site's shared counters in the
+//!   table (two relaxed `fetch_add`s).
 //! - An entry is tagged with the capture generation and site id. A report adds the entries of
 //!   its generation to the sites' shared counters; stale entries are ignored and never
 //!   flushed.
@@ -19,7 +28,8 @@
 //! block whose thread has exited (see [`release_current`]) is adopted, with its figures, by
 //! the next thread that needs one: figures are sums, so it does not matter which thread added
 //! what. Until the thread-exit hook calls it, each thread that ever recorded a site keeps its
-//! block (about 1.6 KiB) for the life of the process.
+//! block (32 KiB of zeroed memory, of which only the entries it uses are touched) for the
+//! life of the process.
 
 use core::cell::Cell;
 use core::ptr;
@@ -27,11 +37,12 @@ use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64};
 use std::alloc::{GlobalAlloc, Layout, System};
 
-use super::table::{Slot, Table};
+use super::table::Slot;
 use super::SiteId;
 
-/// Entries in each thread's site cache (a power of two).
-const ENTRIES: usize = 64;
+/// Entries in each thread's site cache (a power of two): twice the 512 sites a thread can
+/// rotate through without the table being probed at all.
+const ENTRIES: usize = 1024;
 
 /// One cached site: tag = generation << 32 | site id (0 = no site).
 #[derive(Default)]
@@ -39,6 +50,23 @@ struct Entry {
     tag: AtomicU64,
     count: AtomicU64,
     bytes: AtomicU64,
+    /// The site's slot in the table, whose frames a lookup compares (null: none yet).
+    slot: AtomicPtr<Slot>,
+}
+
+/// Where a frame list may sit in the cache: two entry indices from one multiply. The two
+/// innermost frames tell most sites apart; a collision only costs a table lookup.
+#[inline(always)]
+fn cache_key(frames: &[usize]) -> [usize; 2] {
+    let first = frames.first().copied().unwrap_or(0) as u64;
+    let second = frames.get(1).copied().unwrap_or(0) as u64;
+    let mixed =
+        (first ^ second.rotate_left(23) ^ frames.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mask = ENTRIES as u64 - 1;
+    [
+        ((mixed >> 54) & mask) as usize,
+        ((mixed >> 40) & mask) as usize,
+    ]
 }
 
 /// Figures of events that reached no site, and of frames captured.
@@ -129,46 +157,77 @@ pub(crate) fn tag(generation: u32, id: SiteId) -> u64 {
 }
 
 impl ThreadSites {
-    /// Counts one event of `bytes` at site `id` (in `table`, generation `generation`).
-    #[inline]
+    /// Counts one event of `bytes` whose walk captured `frames`, if this thread's cache holds
+    /// their site in `generation`; `false` (nothing counted) if it does not.
+    #[inline(always)]
+    pub(crate) fn record_cached(&self, generation: u32, frames: &[usize], bytes: u64) -> bool {
+        for index in cache_key(frames) {
+            let entry = &self.entries[index];
+            if (entry.tag.load(Relaxed) >> 32) as u32 != generation {
+                continue;
+            }
+            let slot = entry.slot.load(Relaxed);
+            // SAFETY: a non-null entry slot points into the table, which is never freed.
+            if !slot.is_null() && unsafe { &*slot }.is_site_of(generation, frames) {
+                bump(&self.figures.events, 1);
+                bump(&self.figures.frames, frames.len() as u64);
+                bump(&entry.count, 1);
+                bump(&entry.bytes, bytes);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Counts one event of `bytes` at site `id`, whose slot `slot` holds `frames` (in `table`,
+    /// generation `generation`), after [`ThreadSites::record_cached`] missed: the site takes
+    /// over one of its two entries.
+    #[inline(never)]
     pub(crate) fn record_site(
         &self,
-        table: &Table,
         generation: u32,
-        id: SiteId,
-        frames: usize,
+        (id, slot): (SiteId, &Slot),
+        frames: &[usize],
         bytes: u64,
     ) {
         bump(&self.figures.events, 1);
-        bump(&self.figures.frames, frames as u64);
-        let entry = &self.entries[id.0 as usize & (ENTRIES - 1)];
-        let wanted = tag(generation, id);
-        if entry.tag.load(Relaxed) == wanted {
-            bump(&entry.count, 1);
-            bump(&entry.bytes, bytes);
+        bump(&self.figures.frames, frames.len() as u64);
+        let [first, second] = cache_key(frames).map(|index| &self.entries[index]);
+        let stale = |entry: &Entry| (entry.tag.load(Relaxed) >> 32) as u32 != generation;
+        let entry = if stale(first) {
+            first
+        } else if stale(second) || second.count.load(Relaxed) < first.count.load(Relaxed) {
+            second
         } else {
-            self.take_over(entry, table, generation, wanted, bytes);
+            first
+        };
+        take_over(entry, generation, tag(generation, id), slot, bytes);
+    }
+}
+
+/// Flushes `entry` to its site's shared counters (if it is of this generation) and reuses it
+/// for the site `wanted` (a tag) whose slot is `slot`, counting one event of `bytes`.
+#[inline(always)]
+fn take_over(entry: &Entry, generation: u32, wanted: u64, slot: &Slot, bytes: u64) {
+    let old = entry.tag.load(Relaxed);
+    if old != 0 && (old >> 32) as u32 == generation {
+        let old_slot = entry.slot.load(Relaxed);
+        // SAFETY: an entry tagged with a site of this generation was given that site's
+        // slot by `record_site`; slots live as long as the table, which is never freed.
+        if let Some(old_slot) = unsafe { old_slot.as_ref() } {
+            old_slot.count.fetch_add(entry.count.load(Relaxed), Relaxed);
+            old_slot.bytes.fetch_add(entry.bytes.load(Relaxed), Relaxed);
         }
     }
+    entry.count.store(0, Relaxed);
+    entry.bytes.store(0, Relaxed);
+    entry.tag.store(wanted, Relaxed);
+    entry.slot.store(slot as *const Slot as *mut Slot, Relaxed);
+    bump(&entry.count, 1);
+    bump(&entry.bytes, bytes);
+}
 
-    /// Flushes `entry` to its site's shared counters (if it is of this generation) and
-    /// reuses it for `wanted`.
-    #[inline(never)]
-    fn take_over(&self, entry: &Entry, table: &Table, generation: u32, wanted: u64, bytes: u64) {
-        let old = entry.tag.load(Relaxed);
-        if old != 0 && (old >> 32) as u32 == generation {
-            if let Some(old_slot) = table.slot(SiteId(old as u32)) {
-                old_slot.count.fetch_add(entry.count.load(Relaxed), Relaxed);
-                old_slot.bytes.fetch_add(entry.bytes.load(Relaxed), Relaxed);
-            }
-        }
-        entry.count.store(0, Relaxed);
-        entry.bytes.store(0, Relaxed);
-        entry.tag.store(wanted, Relaxed);
-        bump(&entry.count, 1);
-        bump(&entry.bytes, bytes);
-    }
-
+impl ThreadSites {
     /// Counts an event whose walk captured `frames` frames and reached no site.
     #[inline]
     pub(crate) fn record_unattributed(&self, frames: usize, reason: Unattributed) {
@@ -281,9 +340,6 @@ pub(crate) struct Local {
     block: Cell<*const ThreadSites>,
     /// Synthetic frames replacing the walk, for tests (see `super::with_synthetic_frames`).
     pub(crate) synthetic: Cell<(*const usize, usize)>,
-    /// The last site this thread recorded: its slot, id and generation. An event whose
-    /// frames equal that slot's (compared in full) skips hashing and probing.
-    pub(crate) last_site: Cell<(*const Slot, SiteId, u32)>,
 }
 
 /// A non-null, never-dereferenced marker for "this thread has released its block".
@@ -295,7 +351,6 @@ thread_local! {
         Local {
             block: Cell::new(ptr::null()),
             synthetic: Cell::new((ptr::null(), 0)),
-            last_site: Cell::new((ptr::null(), SiteId(0), 0)),
         }
     };
 }
@@ -336,4 +391,91 @@ pub(crate) fn release_current() {
             release(unsafe { &*block });
         }
     });
+}
+
+#[cfg(all(test, not(mod_alloc_loom)))]
+mod tests {
+    use super::super::table::{hash_frames, Table};
+    use super::*;
+
+    /// A zeroed block of the caller's own, outside the process-wide list.
+    fn private_block() -> Box<ThreadSites> {
+        let layout = Layout::new::<ThreadSites>();
+        // SAFETY: non-zero-sized layout; all-zero bytes are a valid `ThreadSites` (see
+        // `acquire`); the box frees it with the same global allocator and layout.
+        unsafe {
+            let memory = std::alloc::alloc_zeroed(layout).cast::<ThreadSites>();
+            assert!(!memory.is_null());
+            Box::from_raw(memory)
+        }
+    }
+
+    /// What `super::record_in` does with a site, minus the thread-local plumbing.
+    fn record(block: &ThreadSites, table: &Table, generation: u32, frames: &[usize], bytes: u64) {
+        if !block.record_cached(generation, frames, bytes) {
+            let site = table
+                .intern(frames, hash_frames(frames), generation)
+                .unwrap();
+            block.record_site(generation, site, frames, bytes);
+        }
+    }
+
+    #[test]
+    fn counts_stay_exact_when_sites_evict_each_other() {
+        // Far more sites than entries, visited in turn, so entries are taken over and flushed
+        // all the time; plus one hot site that must keep hitting.
+        let table = Table::new(1 << 14).unwrap();
+        let block = private_block();
+        let generation = 1;
+        let sites = 3 * ENTRIES;
+        let rounds = 5;
+        let list = |site: usize| [0x1000 + 16 * site, 0x77, site % 5];
+        for _ in 0..rounds {
+            for site in 0..sites {
+                record(&block, &table, generation, &list(site), site as u64);
+                record(&block, &table, generation, &[0xaaa, 0xbbb], 1);
+            }
+        }
+        let mut totals = std::collections::HashMap::new();
+        table.for_each_site(generation, |id, slot| {
+            totals.insert(id, (slot.count.load(Relaxed), slot.bytes.load(Relaxed)));
+        });
+        for entry in &block.entries {
+            let tag = entry.tag.load(Relaxed);
+            if (tag >> 32) as u32 == generation {
+                let total = totals.get_mut(&SiteId(tag as u32)).unwrap();
+                total.0 += entry.count.load(Relaxed);
+                total.1 += entry.bytes.load(Relaxed);
+            }
+        }
+        let rounds = rounds as u64;
+        for site in 0..sites {
+            let frames = list(site);
+            let (id, _) = table
+                .intern(&frames, hash_frames(&frames), generation)
+                .unwrap();
+            assert_eq!(totals[&id], (rounds, rounds * site as u64), "site {site}");
+        }
+        let (hot, _) = table
+            .intern(&[0xaaa, 0xbbb], hash_frames(&[0xaaa, 0xbbb]), 1)
+            .unwrap();
+        let hot_total = rounds * sites as u64;
+        assert_eq!(totals[&hot], (hot_total, hot_total));
+        let figures = block.figures.load();
+        assert_eq!(figures.events, 2 * hot_total);
+        assert_eq!(totals.len(), sites + 1);
+    }
+
+    #[test]
+    fn a_cached_site_of_an_old_generation_is_not_counted() {
+        let table = Table::new(64).unwrap();
+        let block = private_block();
+        let frames = [0x10, 0x20, 0x30];
+        record(&block, &table, 1, &frames, 8);
+        assert!(block.record_cached(1, &frames, 8));
+        // A different list with the same two innermost frames is not taken for the site.
+        assert!(!block.record_cached(1, &[0x10, 0x20, 0x31], 8));
+        table.sweep();
+        assert!(!block.record_cached(2, &frames, 8));
+    }
 }

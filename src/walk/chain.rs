@@ -47,6 +47,12 @@ pub(crate) type CleanAddress = fn(usize) -> usize;
 ///   or cyclic chain always ends: each step moves up by at least one record).
 ///
 /// It also stops when `frames` is full.
+///
+/// The walk runs in two phases. The first checks the starting record against the whole
+/// range and calls `skip_leading` on each return address until one is kept. The second, the
+/// loop every captured frame goes through, no longer calls `skip_leading` and checks each
+/// next record with one comparison (see [`records_below`]): a record strictly above the
+/// current one is above `range.low` too, because the current one is.
 #[inline(always)]
 pub(crate) fn walk_chain<M: StackMemory>(
     memory: &M,
@@ -56,60 +62,75 @@ pub(crate) fn walk_chain<M: StackMemory>(
     clean: CleanAddress,
     frames: &mut [usize],
 ) -> usize {
-    // The highest address a whole record can start at. Comparing against it, rather than
-    // computing `fp + RECORD_BYTES`, cannot overflow; a range too small for one record has none.
+    // The highest aligned address a whole record can start at. Comparing against it, rather
+    // than computing `fp + RECORD_BYTES`, cannot overflow; a range too small for one record
+    // has none.
     let Some(last_record) = range.high.checked_sub(RECORD_BYTES) else {
         return 0;
     };
-    // The record at `fp` as (return address, caller's frame pointer), if `fp` may be read and
-    // the return address is not zero.
-    let record_at = |fp: usize| -> Option<(usize, usize)> {
-        if fp % RECORD_ALIGN != 0 || fp < range.low || fp > last_record {
-            return None;
-        }
-        let caller_fp = memory.read_word(fp);
-        let return_address = clean(memory.read_word(fp + WORD_BYTES));
-        (return_address != 0).then_some((return_address, caller_fp))
-    };
-    // A caller's frame pointer that is zero (the outermost frame clears it) or not strictly
-    // above the current one ends the walk, so a corrupt or cyclic chain always ends.
-    let moves_up = |caller_fp: usize, fp: usize| caller_fp > fp;
-
-    // Leading frames to drop; they do not use up `frames`.
-    if frames.is_empty() {
+    let last_record = last_record & !(RECORD_ALIGN - 1);
+    if frames.is_empty()
+        || first_fp < range.low
+        || first_fp > last_record
+        || first_fp % RECORD_ALIGN != 0
+    {
         return 0;
     }
+    // Phase 1: leading frames to drop; they do not use up `frames`. Invariant: `fp` is an
+    // aligned record inside the range, `below` its `records_below`.
     let mut fp = first_fp;
-    loop {
-        let Some((return_address, caller_fp)) = record_at(fp) else {
+    let mut below = records_below(last_record, fp);
+    let mut caller_fp = loop {
+        let caller_fp = memory.read_word(fp);
+        let return_address = clean(memory.read_word(fp + WORD_BYTES));
+        if return_address == 0 {
             return 0;
-        };
-        let keep = !skip_leading(return_address);
-        if keep {
+        }
+        if !skip_leading(return_address) {
             frames[0] = return_address;
+            break caller_fp;
         }
-        if !moves_up(caller_fp, fp) {
-            return usize::from(keep);
+        let caller_below = records_below(last_record, caller_fp);
+        if caller_below >= below {
+            return 0;
         }
-        fp = caller_fp;
-        if keep {
-            break;
-        }
-    }
+        (fp, below) = (caller_fp, caller_below);
+    };
+    // Phase 2: everything after the first kept frame, with the same invariant.
     let mut written = 1;
-    // Everything after the first kept frame.
     while written < frames.len() {
-        let Some((return_address, caller_fp)) = record_at(fp) else {
+        let caller_below = records_below(last_record, caller_fp);
+        if caller_below >= below {
             break;
-        };
+        }
+        (fp, below) = (caller_fp, caller_below);
+        caller_fp = memory.read_word(fp);
+        let return_address = clean(memory.read_word(fp + WORD_BYTES));
+        if return_address == 0 {
+            break;
+        }
         frames[written] = return_address;
         written += 1;
-        if !moves_up(caller_fp, fp) {
-            break;
-        }
-        fp = caller_fp;
     }
     written
+}
+
+/// How many whole records `fp` lies below `last_record` (which is 16-byte aligned), when
+/// `fp` is aligned and at most `last_record`; otherwise a number of at least 2^60, above
+/// that of any such `fp`.
+///
+/// This turns the checks of one step into one comparison: a saved frame pointer `next` may
+/// be followed from an aligned record `fp` inside the range exactly when
+/// `records_below(next) < records_below(fp)`. For an aligned `next` up to `last_record` the
+/// count is `(last_record - next) / 16`, smaller exactly when `next` is strictly above `fp`
+/// (so zero and cycles fail). An unaligned `next` leaves a nonzero low nibble in the
+/// distance, which the rotation moves to the top bits. A `next` that is `16 * k` above
+/// `last_record` wraps the distance to `2^64 - 16 * k`, a count of `2^60 - k`, which for any
+/// address that fits in the address space is more than `last_record / 16`.
+#[inline(always)]
+fn records_below(last_record: usize, fp: usize) -> usize {
+    const ALIGN_BITS: u32 = RECORD_ALIGN.trailing_zeros();
+    last_record.wrapping_sub(fp).rotate_right(ALIGN_BITS)
 }
 
 /// The live stack of the calling thread, read with volatile loads.
@@ -323,6 +344,45 @@ mod tests {
             high: usize::MAX,
         };
         assert_eq!(walk(&stack, whole, near_end, 0, 8), [] as [usize; 0]);
+    }
+
+    #[test]
+    fn the_one_comparison_step_test_matches_the_plain_rules() {
+        let plain = |fp: usize, next: usize, last: usize| {
+            next > fp && next <= last && next % RECORD_ALIGN == 0
+        };
+        let one_comparison = |fp: usize, next: usize, last: usize| {
+            records_below(last, next) < records_below(last, fp)
+        };
+        let edges = [
+            0,
+            1,
+            8,
+            15,
+            16,
+            17,
+            32,
+            48,
+            4096,
+            usize::MAX - 31,
+            usize::MAX - 15,
+        ];
+        let last_records = [0, 16, 64, 4096, usize::MAX & !(RECORD_ALIGN - 1)];
+        for &last in &last_records {
+            let near_last = last.saturating_sub(64);
+            let fps = (0..=last.min(128)).chain(near_last..=last);
+            for fp in fps.filter(|fp| fp % RECORD_ALIGN == 0) {
+                for &offset in &edges {
+                    for next in [fp.wrapping_add(offset), fp.wrapping_sub(offset), offset] {
+                        assert_eq!(
+                            one_comparison(fp, next, last),
+                            plain(fp, next, last),
+                            "fp {fp:#x} next {next:#x} last {last:#x}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
