@@ -97,18 +97,17 @@ pub mod __private {
     pub fn counter_slots() -> usize {
         crate::counters::slots::slot_count()
     }
-}
 
-#[cfg(feature = "backtraces")]
-#[doc(hidden)]
-pub mod __private_walk {
-    pub use crate::walk::testing::*;
+    #[cfg(feature = "backtraces")]
+    pub use crate::callsite::__with_synthetic_frames as with_synthetic_frames;
+    /// The walker's test hooks.
+    #[cfg(feature = "backtraces")]
+    pub mod walk {
+        pub use crate::walk::testing::*;
+    }
 }
 
 pub use crate::alloc::ModAlloc;
-#[cfg(feature = "backtraces")]
-#[doc(hidden)]
-pub use crate::callsite::__with_synthetic_frames;
 #[cfg(feature = "backtraces")]
 #[cfg_attr(docsrs, doc(cfg(feature = "backtraces")))]
 pub use crate::callsite::{CallSite, CallSiteReport};

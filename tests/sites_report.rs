@@ -40,7 +40,7 @@ const B: [usize; 3] = [0xb1, 0xb2, 0xb3];
 const C: [usize; 1] = [0xc1];
 
 fn at<R>(frames: &[usize], f: impl FnOnce() -> R) -> R {
-    mod_alloc::__with_synthetic_frames(frames, f)
+    mod_alloc::__private::with_synthetic_frames(frames, f)
 }
 
 fn site<'r>(report: &'r CallSiteReport, frames: &[usize]) -> Option<&'r mod_alloc::CallSite> {

@@ -34,7 +34,7 @@ fn many_threads_many_sites_exact_counts() {
                     for step in 0..SITES {
                         let site = (step * 7 + thread * 31 + round) % SITES;
                         let frames = frames_of(site);
-                        mod_alloc::__with_synthetic_frames(&frames, || {
+                        mod_alloc::__private::with_synthetic_frames(&frames, || {
                             drop(std::hint::black_box(Vec::<u8>::with_capacity(size_of(
                                 site,
                             ))));

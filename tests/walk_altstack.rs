@@ -11,7 +11,7 @@
 use core::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use mod_alloc::__private_walk as walk;
+use mod_alloc::__private::walk;
 
 /// `stack_t` on Linux x86_64 and aarch64.
 #[repr(C)]

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use mod_alloc::__private_walk as walk;
+use mod_alloc::__private::walk;
 
 #[link(name = "dl")]
 extern "C" {

@@ -8,7 +8,7 @@
 
 use std::hint::black_box;
 
-use mod_alloc::__private_walk as walk;
+use mod_alloc::__private::walk;
 
 /// How far past a function's entry a return address into it may lie: these functions are a
 /// few dozen instructions long.

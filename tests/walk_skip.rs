@@ -13,7 +13,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
 
-use mod_alloc::__private_walk as walk;
+use mod_alloc::__private::walk;
 
 const DEPTH: usize = 8;
 

@@ -13,7 +13,7 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::hint::black_box;
 
-use mod_alloc::__private_walk as walk;
+use mod_alloc::__private::walk;
 use mod_alloc::{ModAlloc, Profiler};
 
 #[global_allocator]

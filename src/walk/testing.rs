@@ -1,4 +1,4 @@
-//! Hooks for the walker's integration tests, reached through `mod_alloc::__private_walk`.
+//! Hooks for the walker's integration tests, reached through `mod_alloc::__private::walk`.
 //! Hidden from the docs and not part of the API: they exist so that tests can check the walk
 //! from inside a real global allocator.
 
