@@ -10,7 +10,9 @@ static GLOBAL: ModAlloc = ModAlloc::new();
 /// Records one 16-byte event at a synthetic site unique to `site`.
 fn event_at(site: usize) {
     let frames = [0x10_0000 + site, 0x42];
-    mod_alloc::__private::with_synthetic_frames(&frames, || drop(std::hint::black_box(Box::new([0u8; 16]))));
+    mod_alloc::__private::with_synthetic_frames(&frames, || {
+        drop(std::hint::black_box(Box::new([0u8; 16])))
+    });
 }
 
 fn synthetic(frames: &[usize]) -> bool {
