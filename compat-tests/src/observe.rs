@@ -358,7 +358,7 @@ mod tests {
     #[test]
     fn normalises_panic_locations_and_thread_ids() {
         let stderr = "thread 'main' (1234) panicked at /x/compat-tests/with-dhat/../scenarios/a.rs:5:9:\n\
-                      thread '<unnamed>' panicked at /home/u/.cargo/registry/src/i/dhat-0.3.3/src/lib.rs:1:1:\n\
+                      thread '<unnamed>' panicked at /opt/u/.cargo/registry/src/i/dhat-0.3.3/src/lib.rs:1:1:\n\
                       dhat: Total:     1,024 bytes in 2 blocks";
         let (lines, _) = normalise_stderr(stderr, false);
         assert_eq!(

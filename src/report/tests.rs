@@ -52,7 +52,7 @@ fn table(entries: Vec<(usize, Vec<Symbol>)>) -> impl FnMut(usize, &mut Vec<Symbo
 
 #[test]
 fn frame_strings_use_dhat_format_and_placeholders() {
-    let full = symbol("heap1::make_vec", "/home/u/proj/src/bin/heap1.rs", 5, 44);
+    let full = symbol("heap1::make_vec", "/opt/u/proj/src/bin/heap1.rs", 5, 44);
     assert_eq!(
         frame_string(0x558f_8e9b_9561, &full),
         "0x558f8e9b9561: heap1::make_vec (src/bin/heap1.rs:5:44)"

@@ -68,7 +68,7 @@ mod tests {
             ("", ""),
             ("aa/bb/cc/dd/ee.rs", "cc/dd/ee.rs"),
             (
-                "/home/u/.cargo/registry/src/x/dhat-0.3.3/src/lib.rs",
+                "/opt/u/.cargo/registry/src/x/dhat-0.3.3/src/lib.rs",
                 "dhat-0.3.3/src/lib.rs",
             ),
         ];
