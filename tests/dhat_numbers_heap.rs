@@ -4,6 +4,8 @@
 //! Frames are compared only where the test is built with frame pointers; the figures always.
 #![cfg(feature = "dhat-compat")]
 
+mod common;
+
 use std::hint::black_box;
 use std::mem::ManuallyDrop;
 
@@ -30,28 +32,18 @@ fn pps(json: &serde_json::Value) -> Vec<serde_json::Value> {
     json["pps"].as_array().unwrap().clone()
 }
 
-fn sum(pps: &[serde_json::Value], key: &str) -> u64 {
-    pps.iter().map(|pp| pp[key].as_u64().unwrap()).sum()
-}
-
 /// Σ over program points equals the totals, per-site peaks bound the other figures, and no
 /// two program points share a frame list.
 fn check_invariants(json: &serde_json::Value, end: Figures) {
-    let pps = pps(json);
-    assert_eq!(sum(&pps, "tbk"), end.0);
-    assert_eq!(sum(&pps, "tb"), end.1);
-    assert_eq!(sum(&pps, "ebk"), end.2 as u64);
-    assert_eq!(sum(&pps, "eb"), end.3 as u64);
-    assert_eq!(sum(&pps, "gbk"), end.4 as u64);
-    assert_eq!(sum(&pps, "gb"), end.5 as u64);
-    for pp in &pps {
-        assert!(pp["gb"].as_u64() <= pp["mb"].as_u64() && pp["eb"].as_u64() <= pp["mb"].as_u64());
-    }
-    let mut lists: Vec<String> = pps.iter().map(|pp| pp["fs"].to_string()).collect();
-    lists.sort();
-    lists.dedup();
-    assert_eq!(lists.len(), pps.len(), "repeated frame list");
-    assert!(json["te"].as_u64() >= json["tg"].as_u64());
+    let totals = common::Totals {
+        total_blocks: end.0,
+        total_bytes: end.1,
+        curr_blocks: end.2 as u64,
+        curr_bytes: end.3 as u64,
+        max_blocks: end.4 as u64,
+        max_bytes: end.5 as u64,
+    };
+    common::assert_heap_profile(json, Some(totals));
 }
 
 #[test]

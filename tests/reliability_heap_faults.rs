@@ -9,9 +9,10 @@
 //! invariant of the profile holds.
 #![cfg(feature = "dhat-compat")]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::collections::HashSet;
 
 use mod_alloc::dhat_compat as dhat;
 use mod_alloc::ModAlloc;
@@ -189,25 +190,15 @@ fn churn_sums(profile: &serde_json::Value) -> [u64; 4] {
 /// Parses a profile and checks the invariants that tie the program points to the totals.
 fn check_invariants(json: &str, stats: &dhat::HeapStats) {
     let profile: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
-    let pps = profile["pps"].as_array().expect("pps");
-    let sum = |key: &str| pps.iter().map(|pp| pp[key].as_u64().unwrap()).sum::<u64>();
-    assert_eq!(sum("tb"), stats.total_bytes);
-    assert_eq!(sum("tbk"), stats.total_blocks);
-    assert_eq!(sum("gb"), stats.max_bytes as u64);
-    assert_eq!(sum("gbk"), stats.max_blocks as u64);
-    assert_eq!(sum("eb"), stats.curr_bytes as u64);
-    assert_eq!(sum("ebk"), stats.curr_blocks as u64);
-    let mut frame_lists = HashSet::new();
-    for pp in pps {
-        let get = |key: &str| pp[key].as_u64().unwrap();
-        assert!(get("gb") <= get("mb") && get("eb") <= get("mb"), "{pp}");
-        assert!(get("mb") <= get("tb") && get("tbk") >= 1, "{pp}");
-        assert!(
-            frame_lists.insert(pp["fs"].to_string()),
-            "repeated fs {}",
-            pp["fs"]
-        );
-    }
+    let totals = common::Totals {
+        total_blocks: stats.total_blocks,
+        total_bytes: stats.total_bytes,
+        curr_blocks: stats.curr_blocks as u64,
+        curr_bytes: stats.curr_bytes as u64,
+        max_blocks: stats.max_blocks as u64,
+        max_bytes: stats.max_bytes as u64,
+    };
+    common::assert_heap_profile(&profile, Some(totals));
     assert!(stats.curr_bytes <= stats.max_bytes && stats.curr_blocks as u64 <= stats.total_blocks);
 }
 

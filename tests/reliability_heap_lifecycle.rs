@@ -6,7 +6,8 @@
 //! One `#[test]` runs the scenarios in order: they share the process-wide profiler.
 #![cfg(feature = "dhat-compat")]
 
-use std::collections::HashSet;
+mod common;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
@@ -30,18 +31,7 @@ fn check_file(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let profile: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(profile["mode"], "rust-heap");
-    let mut frame_lists = HashSet::new();
-    for pp in profile["pps"].as_array().expect("pps") {
-        let get = |key: &str| pp[key].as_u64().unwrap();
-        assert!(get("gb") <= get("mb") && get("eb") <= get("mb"), "{pp}");
-        assert!(get("gbk") <= get("mbk") && get("ebk") <= get("mbk"), "{pp}");
-        assert!(get("mb") <= get("tb") && get("mbk") <= get("tbk"), "{pp}");
-        assert!(
-            frame_lists.insert(pp["fs"].to_string()),
-            "repeated fs {}",
-            pp["fs"]
-        );
-    }
+    common::assert_heap_profile(&profile, None);
     profile
 }
 

@@ -100,24 +100,15 @@ fn main() {
         assert!(stats.max_bytes >= stats.curr_bytes && stats.max_blocks >= 1);
         let json = profiler.drop_and_get_memory_output();
         let profile: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
-        let pps = profile["pps"].as_array().expect("pps");
-        let sum = |key: &str| pps.iter().map(|pp| pp[key].as_u64().unwrap()).sum::<u64>();
-        assert_eq!(sum("tb"), stats.total_bytes);
-        assert_eq!(sum("tbk"), stats.total_blocks);
-        assert_eq!(sum("gb"), stats.max_bytes as u64);
-        assert_eq!(sum("gbk"), stats.max_blocks as u64);
-        assert_eq!(sum("eb"), stats.curr_bytes as u64);
-        assert_eq!(sum("ebk"), stats.curr_blocks as u64);
-        let mut frame_lists = std::collections::HashSet::new();
-        for pp in pps {
-            assert!(pp["gb"].as_u64() <= pp["mb"].as_u64(), "{pp}");
-            assert!(pp["eb"].as_u64() <= pp["mb"].as_u64(), "{pp}");
-            assert!(
-                frame_lists.insert(pp["fs"].to_string()),
-                "two program points share {}",
-                pp["fs"]
-            );
-        }
+        let totals = common::Totals {
+            total_blocks: stats.total_blocks,
+            total_bytes: stats.total_bytes,
+            curr_blocks: stats.curr_blocks as u64,
+            curr_bytes: stats.curr_bytes as u64,
+            max_blocks: stats.max_blocks as u64,
+            max_bytes: stats.max_bytes as u64,
+        };
+        common::assert_heap_profile(&profile, Some(totals));
     });
     common::finish(1);
 }

@@ -40,3 +40,47 @@ impl Rng {
         1 << (self.next() % 13)
     }
 }
+
+/// A heap profile's totals, as `dhat_compat::HeapStats` reports them.
+#[derive(Clone, Copy, Debug)]
+pub struct Totals {
+    pub total_blocks: u64,
+    pub total_bytes: u64,
+    pub curr_blocks: u64,
+    pub curr_bytes: u64,
+    pub max_blocks: u64,
+    pub max_bytes: u64,
+}
+
+/// Checks the invariants of a DHAT heap profile: per program point `gb` and `eb` are at most
+/// `mb`, and `mb` and `mbk` at most `tb` and `tbk` (block counts have no such bound against
+/// `mbk`: `mbk` is the count at the point's byte peak, which can be below its count at the
+/// global peak); no two points share a frame list; `tg` is
+/// not after `te`; and, given the totals, Σtb, Σtbk, Σgb, Σgbk, Σeb and Σebk equal them.
+pub fn assert_heap_profile(profile: &serde_json::Value, totals: Option<Totals>) {
+    let pps = profile["pps"].as_array().expect("pps");
+    let mut frame_lists = std::collections::HashSet::new();
+    for pp in pps {
+        let get = |key: &str| pp[key].as_u64().unwrap_or_else(|| panic!("{key} in {pp}"));
+        assert!(get("gb") <= get("mb") && get("eb") <= get("mb"), "{pp}");
+        assert!(get("mb") <= get("tb") && get("mbk") <= get("tbk"), "{pp}");
+        assert!(
+            frame_lists.insert(pp["fs"].to_string()),
+            "repeated fs {}",
+            pp["fs"]
+        );
+    }
+    assert!(
+        profile["te"].as_u64() >= profile["tg"].as_u64(),
+        "tg after te"
+    );
+    if let Some(totals) = totals {
+        let sum = |key: &str| pps.iter().map(|pp| pp[key].as_u64().unwrap()).sum::<u64>();
+        assert_eq!(sum("tb"), totals.total_bytes);
+        assert_eq!(sum("tbk"), totals.total_blocks);
+        assert_eq!(sum("gb"), totals.max_bytes);
+        assert_eq!(sum("gbk"), totals.max_blocks);
+        assert_eq!(sum("eb"), totals.curr_bytes);
+        assert_eq!(sum("ebk"), totals.curr_blocks);
+    }
+}
