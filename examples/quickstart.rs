@@ -1,6 +1,9 @@
-//! The main job: profile some real work and print what it allocated.
+//! The main job: profile some real work, print what it allocated, and (with the
+//! `dhat-compat` feature) write a `dhat-heap.json` of the same work for DHAT's viewer.
 //!
-//! `cargo run --release --example quickstart`
+//! `RUSTFLAGS="-C force-frame-pointers=yes" cargo run --release --features dhat-compat --example quickstart`
+//!
+//! Without the feature it prints the figures only.
 
 use std::collections::HashMap;
 
@@ -72,4 +75,25 @@ fn main() {
     println!("  total bytes:   {}", own.total_bytes);
     println!("  peak bytes:    {}", own.peak_bytes);
     drop(ranked);
+
+    write_heap_profile();
+}
+
+/// Profiles the same work with the dhat-compatible heap profiler, which prints dhat's summary
+/// and writes `dhat-heap.json` (open it in Valgrind's `dh_view.html`) when it is dropped.
+#[cfg(feature = "dhat-compat")]
+fn write_heap_profile() {
+    println!();
+    let _profiler = mod_alloc::dhat_compat::Profiler::new_heap();
+    let ranked = word_frequencies(500);
+    println!(
+        "heap profile of word_frequencies (top word: {:?}):",
+        ranked[0]
+    );
+}
+
+#[cfg(not(feature = "dhat-compat"))]
+fn write_heap_profile() {
+    println!();
+    println!("(build with `--features dhat-compat` to also write dhat-heap.json)");
 }

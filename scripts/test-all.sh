@@ -217,6 +217,15 @@ step_cross_check() {
 }
 
 step_quickstart() {
+    # The README's first command: the main job, which must write a DHAT file the viewer reads.
+    local out="$TARGET_ROOT/quickstart"
+    rm -rf "$out" && mkdir -p "$out"
+    (cd "$out" && RUSTFLAGS="$FRAME_POINTER_FLAGS" \
+        run cargo run --release --features dhat-compat --example quickstart \
+        --manifest-path "$OLDPWD/Cargo.toml" --target-dir "$FRAME_POINTER_TARGET")
+    run test -s "$out/dhat-heap.json"
+    run grep -q '"mode": "rust-heap"' "$out/dhat-heap.json"
+    # And without the feature it still runs, printing the figures only.
     run cargo run --release --example quickstart
 }
 
