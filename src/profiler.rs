@@ -10,8 +10,9 @@ use crate::thread_state::{self, ScopeId};
 /// A process-wide measurement window: every thread's allocator calls between [`start`] and
 /// [`stop`].
 ///
-/// Windows may overlap and nest freely, on any threads. With one allocating thread the
-/// figures are exact; see the [crate docs](crate#what-is-exact) for several.
+/// Windows may overlap and nest freely, on any threads. Counts are exact once the allocating
+/// threads are quiet, and the peak is exact for allocations made by the thread that reads the
+/// window; see the [crate docs](crate#what-is-exact) for other threads.
 ///
 /// ```
 /// use mod_alloc::Profiler;
