@@ -421,6 +421,9 @@ mod tests {
     }
 
     #[test]
+    // Thirty thousand events through a 16,384-slot table take many minutes under Miri; the
+    // other tests here exercise the same code paths with Miri.
+    #[cfg_attr(miri, ignore = "too slow under Miri")]
     fn counts_stay_exact_when_sites_evict_each_other() {
         // Far more sites than entries, visited in turn, so entries are taken over and flushed
         // all the time; plus one hot site that must keep hitting.
