@@ -190,15 +190,7 @@ fn churn_sums(profile: &serde_json::Value) -> [u64; 4] {
 /// Parses a profile and checks the invariants that tie the program points to the totals.
 fn check_invariants(json: &str, stats: &dhat::HeapStats) {
     let profile: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
-    let totals = common::Totals {
-        total_blocks: stats.total_blocks,
-        total_bytes: stats.total_bytes,
-        curr_blocks: stats.curr_blocks as u64,
-        curr_bytes: stats.curr_bytes as u64,
-        max_blocks: stats.max_blocks as u64,
-        max_bytes: stats.max_bytes as u64,
-    };
-    common::assert_heap_profile(&profile, Some(totals));
+    common::assert_heap_profile(&profile, Some(common::Totals::from(stats)));
     assert!(stats.curr_bytes <= stats.max_bytes && stats.curr_blocks as u64 <= stats.total_blocks);
 }
 

@@ -100,15 +100,7 @@ fn main() {
         assert!(stats.max_bytes >= stats.curr_bytes && stats.max_blocks >= 1);
         let json = profiler.drop_and_get_memory_output();
         let profile: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
-        let totals = common::Totals {
-            total_blocks: stats.total_blocks,
-            total_bytes: stats.total_bytes,
-            curr_blocks: stats.curr_blocks as u64,
-            curr_bytes: stats.curr_bytes as u64,
-            max_blocks: stats.max_blocks as u64,
-            max_bytes: stats.max_bytes as u64,
-        };
-        common::assert_heap_profile(&profile, Some(totals));
+        common::assert_heap_profile(&profile, Some(common::Totals::from(&stats)));
     });
     common::finish(1);
 }

@@ -52,6 +52,20 @@ pub struct Totals {
     pub max_bytes: u64,
 }
 
+#[cfg(feature = "dhat-compat")]
+impl From<&mod_alloc::dhat_compat::HeapStats> for Totals {
+    fn from(stats: &mod_alloc::dhat_compat::HeapStats) -> Totals {
+        Totals {
+            total_blocks: stats.total_blocks,
+            total_bytes: stats.total_bytes,
+            curr_blocks: stats.curr_blocks as u64,
+            curr_bytes: stats.curr_bytes as u64,
+            max_blocks: stats.max_blocks as u64,
+            max_bytes: stats.max_bytes as u64,
+        }
+    }
+}
+
 /// Checks the invariants of a DHAT heap profile: per program point `gb` and `eb` are at most
 /// `mb`, and `mb` and `mbk` at most `tb` and `tbk` (block counts have no such bound against
 /// `mbk`: `mbk` is the count at the point's byte peak, which can be below its count at the
