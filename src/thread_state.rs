@@ -307,6 +307,8 @@ fn on_thread_exit(slot: *mut u8) {
     });
     #[cfg(feature = "backtraces")]
     crate::sites::release_thread();
+    #[cfg(feature = "dhat-compat")]
+    crate::heap::release_thread();
     // SAFETY: the hook is registered only with pointers to `'static` slots.
     let slot: &Slot = unsafe { &*slot.cast_const().cast::<Slot>() };
     slots::release(slot);

@@ -56,6 +56,10 @@
 //! - A failure to flush the file at the end is reported like any other write error.
 //! - [`Profiler::write_json_to`] and [`Profiler::json_string`] output the profile so far at
 //!   any moment, without stopping it (dhat #21, #36).
+//! - With several threads, each thread's heap events reach the shared figures in batches of
+//!   at most 512 (and under 64 KiB), so the peak is that of an order in which a thread's
+//!   pending events may sit slightly off the wall-clock order; a single thread gets dhat's
+//!   figures exactly, and totals, current figures and the profile's invariants are exact.
 
 mod macros;
 mod state;

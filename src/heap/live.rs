@@ -172,11 +172,16 @@ impl LiveTable {
 
     /// Every tracked block.
     pub(crate) fn blocks(&self) -> impl Iterator<Item = LiveBlock> + '_ {
+        self.entries().map(|(_, block)| block)
+    }
+
+    /// Every tracked block with its address.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (usize, LiveBlock)> + '_ {
         self.slots
             .as_slice()
             .iter()
             .filter(|e| e.address != 0)
-            .map(|e| e.block())
+            .map(|e| (e.address, e.block()))
     }
 
     fn grow(&mut self) -> bool {

@@ -49,6 +49,17 @@ impl<T> SpinLock<T> {
 }
 
 impl<T> SpinLock<T> {
+    /// The value's address, for initialising a lock in place in zeroed memory (an unlocked
+    /// lock is all zeroes) without forming a reference to a value not yet written.
+    ///
+    /// # Safety
+    ///
+    /// `this` must point to memory valid for a `SpinLock<T>`.
+    pub(crate) unsafe fn value_ptr(this: *mut Self) -> *mut T {
+        // SAFETY: the caller guarantees `this` is valid; no reference is formed.
+        unsafe { UnsafeCell::raw_get(core::ptr::addr_of_mut!((*this).value)) }
+    }
+
     /// Takes the lock without a guard, for the fork handlers.
     ///
     /// # Safety

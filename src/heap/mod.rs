@@ -3,32 +3,58 @@
 //! # One event, as data
 //!
 //! `alloc` → the inner allocator → (null: nothing) → tier-1 counters → if a heap session
-//! runs: walk the caller's frames and read the clock, *outside any lock* → take the session
-//! lock → intern the frame list as a program point, add the block to the live table, apply
-//! dhat's rules (see [`points`]) → release.
+//! runs: walk the caller's frames and read the clock → take *the calling thread's own* lock
+//! (see [`thread`]) → find the program point in the thread's cache, add the block to the
+//! thread's live table, add the event to the thread's batch (see [`batch`]) → release. Every
+//! few hundred events, or when the batch holds more than 64 KiB either way, the thread takes
+//! the session lock once and applies the batch.
 //!
-//! `dealloc` → if a session runs: take the lock, remove the block from the live table (before
-//! the memory goes back, so a concurrent allocation reusing the address cannot be confused
-//! with it), apply the rules, release → the inner allocator.
+//! `dealloc` → if a session runs: take the thread's lock, remove the block from its table
+//! (before the memory goes back, so a concurrent allocation reusing the address cannot be
+//! confused with it), add the free to the batch, release → the inner allocator.
 //!
-//! # Why a lock at all
+//! Everything else goes through the session lock: a frame list the thread has not met yet
+//! (interned in the session), the session's first event (dhat's bottom trimming keeps its
+//! whole stack), a block some other thread allocated, a thread whose exit hook already ran,
+//! and ad hoc events.
+//!
+//! # One order of events, without a shared lock per event
 //!
 //! dhat's figures (`max_blocks` at the byte peak, per-point at-t-gmax, `Σ gb = max_bytes`)
-//! are defined over one total order of events. A short lock gives that order exactly; what
-//! made dhat slow was holding its lock across the DWARF unwind and the system allocator,
-//! which this design never does. The lock guards integer updates and one or two table probes.
+//! are defined over one sequence of events. Here that sequence is every thread's events in
+//! its own program order, a batch at a time, in the order the batches reach the session.
+//! A batch keeps enough to give exactly the figures its events would have given one by one
+//! (`batch.rs` says how, and its tests check it), so a single-threaded program gets dhat's
+//! numbers exactly, and every profile keeps the invariants (`Σ gb = max_bytes`, `gb <= mb`,
+//! ...). Two rules keep the sequence a possible one:
+//! - a free or realloc of a block allocated by *another* thread first applies that thread's
+//!   batch, which may hold the block's allocation, and then the caller's own, so a block is
+//!   never freed before it was allocated and no figure goes below zero;
+//! - `HeapStats`, reports and the end of the session apply every thread's batch first.
 //!
-//! While a thread holds the lock its own allocator events are suspended, so nothing here can
-//! re-enter it, and the tables grow with memory from `System`, never from the allocator being
-//! profiled.
+//! What differs from dhat with several threads: dhat orders events by its lock, i.e. by the
+//! wall clock; here events of different threads are ordered a batch at a time, so the peak is
+//! that of a sequence in which each thread's pending events (at most 512, and less than
+//! 64 KiB either way) may sit a little earlier or later than they happened. Each thread's
+//! hot path writes only its own cache lines, which is what lets threads scale.
+//!
+//! The session lock and threads' locks are spin locks (see [`lock`]); a thread never waits
+//! for the session lock while holding its own. While a thread holds the session lock its
+//! allocator events are suspended, so nothing here can re-enter it, and every table grows
+//! with memory from `System`, never from the allocator being profiled.
 
+mod arena;
+mod batch;
 mod clock;
 mod live;
 mod lock;
 mod points;
 mod sysvec;
+mod thread;
 
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::cell::Cell;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::thread_state::{self, Suspended};
 use clock::{Origin, TickRate};
@@ -36,6 +62,7 @@ use live::LiveBlock;
 use lock::SpinLock;
 use points::{hash_frames, Accounting};
 use sysvec::SysVec;
+use thread::{PointCache, SessionInfo, ThreadData, ThreadHeap};
 
 /// What a profiling session records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,15 +131,60 @@ pub(crate) struct Profile {
 }
 
 /// Which mode runs: 0 none, 1 heap, 2 ad hoc. Read with one `Relaxed` load on the hot path;
-/// the session itself is only ever read under [`SESSION`]'s lock, which orders everything.
+/// the session itself is only ever read under [`SHARED`]'s lock, which orders everything.
 static RUNNING: AtomicU8 = AtomicU8::new(NOT_RUNNING);
 const NOT_RUNNING: u8 = 0;
 const HEAP: u8 = 1;
 const AD_HOC: u8 = 2;
 
-static SESSION: SpinLock<Option<Session>> = SpinLock::new(None);
+/// The running session's id (0: none), start in clock ticks, and capture depth: what a
+/// thread needs to record on its own (see `thread.rs`). Written under the session lock, the id
+/// last (`Release`) when a session starts and first when it stops.
+static SESSION_ID: AtomicU64 = AtomicU64::new(0);
+static SESSION_ORIGIN: AtomicU64 = AtomicU64::new(0);
+static SESSION_DEPTH: AtomicUsize = AtomicUsize::new(0);
+
+/// The id of the session whose first event has been recorded. Until then every event goes
+/// through the session lock, which keeps that event's full stack (see `note_first_event`).
+static FIRST_EVENT_SEEN: AtomicU64 = AtomicU64::new(0);
+
+/// The session and the registry of threads' blocks, behind the session lock.
+struct Shared {
+    session: Option<Session>,
+    /// Every live thread's [`ThreadHeap`].
+    threads: SysVec<Registered>,
+    /// The last session id handed out.
+    last_id: u64,
+}
+
+/// A registered thread's block. Valid while it is in [`Shared::threads`]: only the exit hook
+/// takes it out, under the session lock, before freeing it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Registered(NonNull<ThreadHeap>);
+
+// SAFETY: the blocks are shared between threads by design, each behind its own lock.
+unsafe impl Send for Registered {}
+
+impl Registered {
+    /// The block.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the session lock, or is the block's own thread before its exit hook.
+    unsafe fn get<'a>(self) -> &'a ThreadHeap {
+        // SAFETY: see above: registered blocks stay valid in both cases.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+static SHARED: SpinLock<Shared> = SpinLock::new(Shared {
+    session: None,
+    threads: SysVec::new(),
+    last_id: 0,
+});
 
 struct Session {
+    id: u64,
     mode: Mode,
     accounting: Accounting,
     origin: Origin,
@@ -125,11 +197,16 @@ struct Session {
 /// Frames buffer for one capture, on the stack.
 type FrameBuffer = [usize; crate::walk::MAX_FRAMES];
 
+/// Runs `f` under the session lock, with this thread's events suspended.
+fn with_shared<R>(f: impl FnOnce(&mut Shared) -> R) -> R {
+    let _suspended = Suspended::new();
+    let mut guard = SHARED.lock();
+    f(&mut guard)
+}
+
 /// Runs `f` on the running session under the lock, with this thread's events suspended.
 fn with_session<R>(f: impl FnOnce(&mut Session) -> R) -> Option<R> {
-    let _suspended = Suspended::new();
-    let mut guard = SESSION.lock();
-    guard.as_mut().map(f)
+    with_shared(|shared| shared.session.as_mut().map(f))
 }
 
 /// Whether heap events are being tracked: one `Relaxed` load.
@@ -149,31 +226,187 @@ pub(crate) fn capture_depth() -> usize {
 
 static DEPTH: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
+/// The running session as a thread sees it without the lock; `None` if none runs.
+fn current_session() -> Option<SessionInfo> {
+    let id = SESSION_ID.load(Ordering::Acquire);
+    if id == 0 {
+        return None;
+    }
+    let info = SessionInfo {
+        id,
+        origin: SESSION_ORIGIN.load(Ordering::Relaxed),
+        depth: SESSION_DEPTH.load(Ordering::Relaxed),
+    };
+    // A session that ended (or was replaced) while the fields were read: record nothing.
+    (SESSION_ID.load(Ordering::Acquire) == id).then_some(info)
+}
+
+/// The calling thread's block, as far as it knows.
+#[derive(Clone, Copy)]
+enum ThreadBlock {
+    /// No heap event yet.
+    None,
+    Registered(Registered),
+    /// Its exit hook ran, or no block could be made: its events go through the session lock.
+    Exited,
+}
+
+thread_local! {
+    static THREAD_HEAP: Cell<ThreadBlock> = const { Cell::new(ThreadBlock::None) };
+}
+
+/// The calling thread's block, made and registered on its first heap event.
+#[inline]
+fn thread_heap() -> Option<&'static ThreadHeap> {
+    match THREAD_HEAP.try_with(Cell::get).ok()? {
+        ThreadBlock::None => register_thread(),
+        // SAFETY: this is the block's own thread, and its exit hook has not run (it sets
+        // `Exited` first).
+        ThreadBlock::Registered(block) => Some(unsafe { block.get() }),
+        ThreadBlock::Exited => None,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn register_thread() -> Option<&'static ThreadHeap> {
+    let registered = thread::create().map(Registered).and_then(|block| {
+        if with_shared(|shared| shared.threads.push(block)) {
+            Some(block)
+        } else {
+            // SAFETY: never registered nor shared.
+            unsafe { thread::destroy(block.0) };
+            None
+        }
+    });
+    let state = registered.map_or(ThreadBlock::Exited, ThreadBlock::Registered);
+    let _ = THREAD_HEAP.try_with(|cell| cell.set(state));
+    // SAFETY: just registered by this thread, whose exit hook has not run.
+    registered.map(|block| unsafe { block.get() })
+}
+
+/// Thread-exit hook: hands the calling thread's blocks and pending events to the session,
+/// unregisters its block and frees it. Later events of the thread go through the lock.
+pub(crate) fn release_thread() {
+    let Ok(ThreadBlock::Registered(block)) =
+        THREAD_HEAP.try_with(|cell| cell.replace(ThreadBlock::Exited))
+    else {
+        return;
+    };
+    with_shared(|shared| {
+        if let Some(position) = shared.threads.as_slice().iter().position(|&b| b == block) {
+            shared.threads.swap_remove(position);
+        }
+        // SAFETY: registered blocks are valid until now, and only this hook destroys them.
+        let heap = unsafe { block.get() };
+        {
+            let mut data = heap.lock();
+            if let Some(session) = shared.session.as_mut() {
+                if data.session == session.id {
+                    session.flush(&mut data);
+                    for (block_address, block) in data.live.entries() {
+                        if !session.accounting.live.insert(block_address, block) {
+                            session.accounting.lost_events += 1;
+                        }
+                    }
+                }
+            }
+            data.forget();
+        }
+        // SAFETY: unregistered above under the session lock, so no other thread can reach
+        // it; its own thread marked itself `Exited` and will not use it again.
+        unsafe { thread::destroy(block.0) };
+    });
+}
+
 /// Records a new block (from `alloc`, `alloc_zeroed`, or a realloc of an untracked block)
 /// whose caller's frames the allocator captured.
 #[inline(never)]
 pub(crate) fn on_alloc(address: usize, size: usize, frames: &[usize]) {
-    let hash_all = hash_frames(frames);
     let now = clock::now();
+    let heap = thread_heap();
+    if let Some(heap) = heap {
+        let mut data = heap.lock();
+        if !data.follow(current_session()) {
+            return;
+        }
+        if FIRST_EVENT_SEEN.load(Ordering::Relaxed) == data.session {
+            let frames = &frames[..frames.len().min(data.depth)];
+            let key = PointCache::key(frames);
+            if let Some(point) = data.points.find(frames, key) {
+                let birth = now.saturating_sub(data.origin);
+                if data.live.insert(address, LiveBlock { point, birth }) {
+                    data.batch.alloc(point, size, birth);
+                } else {
+                    data.batch.lost_events += 1;
+                }
+                let full = data.batch.wants_flush();
+                drop(data);
+                if full {
+                    flush_thread(heap);
+                }
+                return;
+            }
+        }
+    }
+    alloc_through_lock(heap, address, size, frames, now);
+}
+
+/// The rest of [`on_alloc`]: the session's first event, a frame list the thread has not met
+/// (interned in the session), or a thread without a block.
+#[cold]
+#[inline(never)]
+fn alloc_through_lock(
+    heap: Option<&ThreadHeap>,
+    address: usize,
+    size: usize,
+    frames: &[usize],
+    now: u64,
+) {
     let _ = with_session(|session| {
         if session.mode != Mode::Heap {
             return;
         }
-        let kept = session.note_first_event(frames);
-        let (frames, hash) = if kept.len() == frames.len() {
-            (frames, hash_all)
-        } else {
-            (kept, hash_frames(kept))
+        let frames = session.note_first_event(frames);
+        let Ok(point) = session.accounting.intern(frames, hash_frames(frames)) else {
+            session.accounting.lost_events += 1;
+            return;
         };
-        let recorded = session.accounting.intern(frames, hash).and_then(|point| {
-            session
+        let birth = session.since_start(now);
+        let block = LiveBlock { point, birth };
+        let mut guard = heap.map(SpinLock::lock);
+        let Some(data) = guard
+            .as_deref_mut()
+            .filter(|data| data.session == session.id)
+        else {
+            // No block of its own (or one a stop has reset): the session's table keeps it.
+            if session
                 .accounting
-                .alloc(address, size, point, session.since_start(now))
-        });
-        if recorded.is_err() {
+                .alloc(address, size, point, birth)
+                .is_err()
+            {
+                session.accounting.lost_events += 1;
+            }
+            return;
+        };
+        session.flush(data);
+        if data.live.insert(address, block) {
+            session.accounting.record_alloc(point, size, birth);
+        } else {
             session.accounting.lost_events += 1;
         }
+        let stored = session.accounting.frames_of(point);
+        let key = PointCache::key(stored);
+        data.points
+            .insert(key, stored.as_ptr(), stored.len(), point);
     });
+}
+
+/// Applies the calling thread's pending events to the session.
+#[cold]
+#[inline(never)]
+fn flush_thread(heap: &ThreadHeap) {
+    let _ = with_session(|session| session.flush(&mut heap.lock()));
 }
 
 /// Records a free. Call it *before* the memory goes back to the inner allocator.
@@ -183,48 +416,135 @@ pub(crate) fn on_dealloc(address: usize, size: usize) {
         return;
     }
     let now = clock::now();
-    let _ = with_session(|session| {
-        let now = session.since_start(now);
-        session.accounting.dealloc(address, size, now)
+    let heap = thread_heap();
+    if let Some(heap) = heap {
+        let mut data = heap.lock();
+        if !data.follow(current_session()) {
+            return;
+        }
+        if let Some(block) = data.live.remove(address) {
+            let lifetime = now.saturating_sub(data.origin).saturating_sub(block.birth);
+            data.batch.dealloc(block.point, size, lifetime);
+            let full = data.batch.wants_flush();
+            drop(data);
+            if full {
+                flush_thread(heap);
+            }
+            return;
+        }
+    }
+    with_shared(|shared| {
+        if let Some(block) = shared.take_block(heap, address) {
+            if let Some(session) = shared.session.as_mut() {
+                let now = session.since_start(now);
+                session.accounting.record_free(block, size, now);
+            }
+        }
     });
 }
 
-/// Takes a block out of the live table ahead of a realloc; hand the result to
+/// A tracked block taken out of its table ahead of a realloc.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tracked {
+    block: LiveBlock,
+    session: u64,
+    /// Taken from the calling thread's own table, its events still pending in its batch.
+    own: bool,
+}
+
+/// Takes a block out of the live tables ahead of a realloc; hand the result to
 /// [`after_realloc`] whatever the inner allocator returns. `None` for untracked blocks, which
 /// the caller then records as new with [`on_alloc`] if the realloc succeeds.
 #[inline(never)]
-pub(crate) fn before_realloc(address: usize) -> Option<LiveBlock> {
+pub(crate) fn before_realloc(address: usize) -> Option<Tracked> {
     if !thread_state::recording() {
         return None;
     }
-    with_session(|session| session.accounting.live.remove(address)).flatten()
+    let heap = thread_heap();
+    if let Some(heap) = heap {
+        let mut data = heap.lock();
+        if !data.follow(current_session()) {
+            return None;
+        }
+        if let Some(block) = data.live.remove(address) {
+            return Some(Tracked {
+                block,
+                session: data.session,
+                own: true,
+            });
+        }
+    }
+    with_shared(|shared| {
+        let block = shared.take_block(heap, address)?;
+        Some(Tracked {
+            block,
+            session: shared.session.as_ref()?.id,
+            own: false,
+        })
+    })
 }
 
 /// Completes a realloc of a tracked block: `new_address` is 0 if the inner allocator failed,
 /// in which case the block is put back unchanged.
 #[inline(never)]
 pub(crate) fn after_realloc(
-    block: LiveBlock,
+    tracked: Tracked,
     old_address: usize,
     new_address: usize,
     old_size: usize,
     new_size: usize,
 ) {
-    if new_address == 0 {
-        let _ = with_session(|session| session.accounting.live.insert(old_address, block));
-        return;
-    }
     let now = clock::now();
+    if tracked.own {
+        if let Some(heap) = thread_heap() {
+            let mut data = heap.lock();
+            if data.session != tracked.session || !data.follow(current_session()) {
+                return;
+            }
+            if new_address == 0 {
+                if !data.live.insert(old_address, tracked.block) {
+                    data.batch.dealloc(tracked.block.point, old_size, 0);
+                    data.batch.lost_events += 1;
+                }
+                return;
+            }
+            let birth = now.saturating_sub(data.origin);
+            let point = tracked.block.point;
+            if data.live.insert(new_address, LiveBlock { point, birth }) {
+                data.batch.realloc(point, old_size, new_size, birth);
+            } else {
+                // As `Accounting::realloc`: the old block is gone and the new one untracked.
+                data.batch.dealloc(point, old_size, 0);
+                data.batch.lost_events += 1;
+            }
+            let full = data.batch.wants_flush();
+            drop(data);
+            if full {
+                flush_thread(heap);
+            }
+            return;
+        }
+    }
     let _ = with_session(|session| {
+        if session.id != tracked.session {
+            return;
+        }
+        if new_address == 0 {
+            if !session.accounting.live.insert(old_address, tracked.block) {
+                session
+                    .accounting
+                    .record_untrackable_realloc(tracked.block.point, old_size);
+                session.accounting.lost_events += 1;
+            }
+            return;
+        }
+        if let Some(heap) = thread_heap() {
+            session.flush(&mut heap.lock());
+        }
+        let now = session.since_start(now);
         if session
             .accounting
-            .realloc(
-                block,
-                new_address,
-                old_size,
-                new_size,
-                session.since_start(now),
-            )
+            .realloc(tracked.block, new_address, old_size, new_size, now)
             .is_err()
         {
             session.accounting.lost_events += 1;
@@ -238,6 +558,65 @@ impl Session {
         ticks.saturating_sub(self.origin.ticks)
     }
 
+    /// Applies a thread's pending events, if they belong to this session.
+    fn flush(&mut self, data: &mut ThreadData) {
+        if data.session == self.id {
+            self.accounting.apply_batch(&data.batch);
+        }
+        data.batch.clear();
+    }
+}
+
+impl Shared {
+    /// Runs `f` on every registered thread's data, one at a time under its lock.
+    fn for_each_thread(&self, mut f: impl FnMut(&mut ThreadData)) {
+        for block in self.threads.as_slice() {
+            // SAFETY: the session lock is held.
+            f(&mut unsafe { block.get() }.lock());
+        }
+    }
+
+    /// Applies every thread's pending events to the running session.
+    fn flush_all(&mut self) {
+        if let Some(session) = self.session.as_mut() {
+            for block in self.threads.as_slice() {
+                // SAFETY: the session lock is held.
+                session.flush(&mut unsafe { block.get() }.lock());
+            }
+        }
+    }
+
+    /// Takes `address` out of whichever table holds it. When another thread's table has it,
+    /// that thread's pending events (which may hold the block's allocation) are applied
+    /// first; the calling thread's (`own`) always are, so everything it did before comes
+    /// first too. `None` if no session runs or the block is untracked.
+    fn take_block(&mut self, own: Option<&ThreadHeap>, address: usize) -> Option<LiveBlock> {
+        let session = self.session.as_mut()?;
+        let mut found = session.accounting.live.remove(address);
+        if found.is_none() {
+            for block in self.threads.as_slice() {
+                // SAFETY: the session lock is held.
+                let mut data = unsafe { block.get() }.lock();
+                if data.session != session.id {
+                    continue;
+                }
+                if let Some(block) = data.live.remove(address) {
+                    session.flush(&mut data);
+                    found = Some(block);
+                    break;
+                }
+            }
+        }
+        if found.is_some() {
+            if let Some(own) = own {
+                session.flush(&mut own.lock());
+            }
+        }
+        found
+    }
+}
+
+impl Session {
     /// Keeps the first event's full stack, and returns the part of `frames` to record (the
     /// first event arrives captured deeper than the session's depth).
     fn note_first_event<'f>(&mut self, frames: &'f [usize]) -> &'f [usize] {
@@ -247,14 +626,15 @@ impl Session {
                 self.first_event_frames = Some(copy);
             }
             DEPTH.store(self.depth as u32, Ordering::Relaxed);
+            FIRST_EVENT_SEEN.store(self.id, Ordering::Relaxed);
         }
         &frames[..frames.len().min(self.depth)]
     }
 
-    fn profile(&self, end: Origin) -> Profile {
+    /// The profile as of `end`; `lifetimes` from [`Shared::lifetimes`].
+    fn profile(&self, end: Origin, lifetimes: &[u128]) -> Profile {
         let rate = TickRate::since(self.origin);
         let accounting = &self.accounting;
-        let lifetimes = accounting.lifetimes_at(self.since_start(end.ticks));
         let program_points = (0..accounting.point_count() as u32)
             .map(|point| {
                 let state = accounting.point(point);
@@ -296,17 +676,35 @@ impl Session {
     }
 }
 
-/// Before `fork()`: take the session lock, so no other thread is half-way through an update
-/// that the child would inherit with the lock held and nobody to release it.
+/// Before `fork()`: take the session lock and every thread's, so no other thread is half-way
+/// through an update that the child would inherit with a lock held and nobody to release it.
 unsafe extern "C" fn before_fork() {
-    // SAFETY: `after_fork` releases it in both processes; nothing touches the session between.
-    unsafe { SESSION.lock_for_fork() };
+    // SAFETY: `after_fork` releases them all in both processes; nothing touches the data
+    // between. The order (session lock first) is the one every other path uses.
+    unsafe {
+        SHARED.lock_for_fork();
+        for block in (*SpinLock::value_ptr(core::ptr::addr_of!(SHARED).cast_mut()))
+            .threads
+            .as_slice()
+        {
+            block.get().lock_for_fork();
+        }
+    }
 }
 
 /// After `fork()`, in the parent and in the child.
 unsafe extern "C" fn after_fork() {
-    // SAFETY: taken by `before_fork` in the thread that forked, which is the one running this.
-    unsafe { SESSION.force_unlock() };
+    // SAFETY: all taken by `before_fork` in the thread that forked, which is the one running
+    // this; the registry cannot change while the session lock is held.
+    unsafe {
+        for block in (*SpinLock::value_ptr(core::ptr::addr_of!(SHARED).cast_mut()))
+            .threads
+            .as_slice()
+        {
+            block.get().force_unlock();
+        }
+        SHARED.force_unlock();
+    }
 }
 
 /// Registers the fork handlers once per process.
@@ -332,33 +730,43 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
         n.saturating_add(start_frames.len())
             .clamp(1, crate::walk::MAX_FRAMES)
     });
-    let _suspended = Suspended::new();
     let mut stack = SysVec::new();
     let _ = stack.extend_from_slice(start_frames);
-    let mut guard = SESSION.lock();
-    if guard.is_some() {
-        return false;
-    }
-    *guard = Some(Session {
-        mode,
-        accounting: Accounting::new(),
-        origin: Origin::now(),
-        max_frames,
-        depth,
-        start_frames: stack,
-        first_event_frames: None,
-    });
-    DEPTH.store(crate::walk::MAX_FRAMES as u32, Ordering::Relaxed);
-    RUNNING.store(
-        if mode == Mode::Heap { HEAP } else { AD_HOC },
-        Ordering::Relaxed,
-    );
-    true
+    with_shared(|shared| {
+        if shared.session.is_some() {
+            return false;
+        }
+        shared.last_id += 1;
+        let session = Session {
+            id: shared.last_id,
+            mode,
+            accounting: Accounting::new(),
+            origin: Origin::now(),
+            max_frames,
+            depth,
+            start_frames: stack,
+            first_event_frames: None,
+        };
+        SESSION_ORIGIN.store(session.origin.ticks, Ordering::Relaxed);
+        SESSION_DEPTH.store(depth, Ordering::Relaxed);
+        SESSION_ID.store(session.id, Ordering::Release);
+        shared.session = Some(session);
+        DEPTH.store(crate::walk::MAX_FRAMES as u32, Ordering::Relaxed);
+        RUNNING.store(
+            if mode == Mode::Heap { HEAP } else { AD_HOC },
+            Ordering::Relaxed,
+        );
+        true
+    })
 }
 
 /// Current heap figures of the running session (zeros if none).
 pub(crate) fn heap_totals() -> HeapTotals {
-    with_session(|session| session.accounting.heap).unwrap_or_default()
+    with_shared(|shared| {
+        shared.flush_all();
+        shared.session.as_ref().map(|s| s.accounting.heap)
+    })
+    .unwrap_or_default()
 }
 
 /// Current ad hoc figures of the running session (zeros if none).
@@ -397,26 +805,55 @@ fn capture_here(buffer: &mut FrameBuffer) -> &[usize] {
     &buffer[..len]
 }
 
+impl Shared {
+    /// Each point's lifetime ticks, with the blocks still live in any table aged to `end`.
+    fn lifetimes(&self, end: Origin) -> Vec<u128> {
+        let Some(session) = self.session.as_ref() else {
+            return Vec::new();
+        };
+        let now = session.since_start(end.ticks);
+        let mut lifetimes = session.accounting.lifetimes_at(now);
+        self.for_each_thread(|data| {
+            if data.session == session.id {
+                for block in data.live.blocks() {
+                    lifetimes[block.point as usize] += u128::from(now.saturating_sub(block.birth));
+                }
+            }
+        });
+        lifetimes
+    }
+}
+
 /// The profile so far, without stopping.
 pub(crate) fn snapshot() -> Option<Profile> {
     let end = Origin::now();
-    with_session(|session| session.profile(end))
+    with_shared(|shared| {
+        shared.flush_all();
+        let lifetimes = shared.lifetimes(end);
+        Some(shared.session.as_ref()?.profile(end, &lifetimes))
+    })
 }
 
 /// Stops the running session and returns its profile.
 pub(crate) fn stop() -> Option<Profile> {
     let end = Origin::now();
-    let _suspended = Suspended::new();
-    let session = {
-        let mut guard = SESSION.lock();
+    let (session, lifetimes) = with_shared(|shared| {
+        SESSION_ID.store(0, Ordering::Release);
         RUNNING.store(NOT_RUNNING, Ordering::Relaxed);
-        guard.take()
-    }?;
+        shared.flush_all();
+        let lifetimes = shared.lifetimes(end);
+        // Threads' tables belong to the session that ends: free them now rather than at each
+        // thread's next event.
+        shared.for_each_thread(ThreadData::forget);
+        (shared.session.take(), lifetimes)
+    });
+    let session = session?;
     if session.accounting.lost_events > 0 {
         eprintln!(
             "mod-alloc: {} allocator events were not recorded: the heap profiler's tables could not grow",
             session.accounting.lost_events
         );
     }
-    Some(session.profile(end))
+    let _suspended = Suspended::new();
+    Some(session.profile(end, &lifetimes))
 }

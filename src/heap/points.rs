@@ -16,6 +16,8 @@
 //! figures as that epoch's snapshot; a point never touched since the final epoch reports its
 //! current figures. Same numbers as dhat, O(1) per event, and `Σ gb = max_bytes` exactly.
 
+use super::arena::{FrameArena, StoredFrames};
+use super::batch::Batch;
 use super::live::{LiveBlock, LiveTable};
 use super::sysvec::SysVec;
 use super::{AdHocTotals, HeapTotals};
@@ -23,8 +25,8 @@ use super::{AdHocTotals, HeapTotals};
 /// Per-point figures. Only the accounting touches them.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct PointState {
-    frames_start: usize,
-    frames_len: usize,
+    /// The point's frames, in the session's [`FrameArena`].
+    frames: StoredFrames,
     hash: u64,
     pub(crate) total_bytes: u64,
     pub(crate) total_blocks: u64,
@@ -51,7 +53,7 @@ pub(crate) struct Accounting {
     /// Clock reading at the last peak-setting event.
     pub(crate) t_gmax: Option<u64>,
     points: SysVec<PointState>,
-    frames: SysVec<usize>,
+    frames: FrameArena,
     /// Open-addressed index of `points` by frame hash: `index + 1`, 0 for empty.
     index: SysVec<u32>,
     pub(crate) live: LiveTable,
@@ -86,7 +88,7 @@ impl Accounting {
             epoch: 0,
             t_gmax: None,
             points: SysVec::new(),
-            frames: SysVec::new(),
+            frames: FrameArena::new(),
             index: SysVec::new(),
             live: LiveTable::new(),
             lost_events: 0,
@@ -102,8 +104,8 @@ impl Accounting {
     }
 
     pub(crate) fn frames_of(&self, point: u32) -> &[usize] {
-        let state = self.point(point);
-        &self.frames.as_slice()[state.frames_start..state.frames_start + state.frames_len]
+        // SAFETY: the frames are in `self.frames`, which lives as long as `self`.
+        unsafe { self.point(point).frames.get() }
     }
 
     /// The point for `frames`, created on first sight.
@@ -129,13 +131,8 @@ impl Accounting {
         if point > super::live::MAX_POINT {
             return Err(OutOfMemory);
         }
-        let frames_start = self.frames.len();
-        if !self.frames.extend_from_slice(frames) {
-            return Err(OutOfMemory);
-        }
         let state = PointState {
-            frames_start,
-            frames_len: frames.len(),
+            frames: self.frames.store(frames).ok_or(OutOfMemory)?,
             hash,
             seen_epoch: self.epoch,
             ..PointState::default()
@@ -191,7 +188,7 @@ impl Accounting {
         }
     }
 
-    /// A new tracked block of `size` bytes at `point`.
+    /// A new tracked block of `size` bytes at `point`, kept in the session's own table.
     pub(crate) fn alloc(
         &mut self,
         address: usize,
@@ -202,6 +199,46 @@ impl Accounting {
         if !self.live.insert(address, LiveBlock { point, birth: now }) {
             return Err(OutOfMemory);
         }
+        self.record_alloc(point, size, now);
+        Ok(())
+    }
+
+    /// A block in the session's own table freed (or about to be freed); returns whether it
+    /// was tracked.
+    #[cfg(test)]
+    pub(crate) fn dealloc(&mut self, address: usize, size: usize, now: u64) -> bool {
+        let Some(block) = self.live.remove(address) else {
+            return false;
+        };
+        self.record_free(block, size, now);
+        true
+    }
+
+    /// A tracked block, already taken out of its table, moved from `old_size` to `new_size`
+    /// at `new_address`, which goes into the session's own table.
+    pub(crate) fn realloc(
+        &mut self,
+        block: LiveBlock,
+        new_address: usize,
+        old_size: usize,
+        new_size: usize,
+        now: u64,
+    ) -> Result<(), OutOfMemory> {
+        let moved = LiveBlock {
+            point: block.point,
+            birth: now,
+        };
+        if !self.live.insert(new_address, moved) {
+            self.record_untrackable_realloc(block.point, old_size);
+            return Err(OutOfMemory);
+        }
+        self.record_realloc(block.point, old_size, new_size, now);
+        Ok(())
+    }
+
+    /// The figures of a new block of `size` bytes at `point`; its table entry is the
+    /// caller's business.
+    pub(crate) fn record_alloc(&mut self, point: u32, size: usize, now: u64) {
         self.heap.total_blocks += 1;
         self.heap.total_bytes += size as u64;
         self.heap.curr_blocks += 1;
@@ -212,59 +249,97 @@ impl Accounting {
         state.curr_blocks += 1;
         state.curr_bytes += size;
         self.after_rise(point, now);
-        Ok(())
     }
 
-    /// A tracked block freed (or about to be freed); returns whether it was tracked.
-    pub(crate) fn dealloc(&mut self, address: usize, size: usize, now: u64) -> bool {
-        let Some(block) = self.live.remove(address) else {
-            return false;
-        };
+    /// The figures of a free of `block` (already out of its table), `size` bytes.
+    pub(crate) fn record_free(&mut self, block: LiveBlock, size: usize, now: u64) {
         self.heap.curr_blocks -= 1;
         self.heap.curr_bytes -= size;
         let state = self.touch(block.point);
         state.curr_blocks -= 1;
         state.curr_bytes -= size;
         state.lifetime_ticks += u128::from(now.saturating_sub(block.birth));
-        true
     }
 
-    /// A tracked block moved from `old_size` to `new_size` at `new_address`: a new block of
-    /// the full new size under the original point, its lifetime restarted (dhat's rules).
-    pub(crate) fn realloc(
+    /// dhat's realloc rule: a new block of the full new size under the original point, its
+    /// lifetime restarted (the caller gives the new table entry a new birth).
+    pub(crate) fn record_realloc(
         &mut self,
-        block: LiveBlock,
-        new_address: usize,
+        point: u32,
         old_size: usize,
         new_size: usize,
         now: u64,
-    ) -> Result<(), OutOfMemory> {
-        if !self.live.insert(
-            new_address,
-            LiveBlock {
-                point: block.point,
-                birth: now,
-            },
-        ) {
-            // The old block is gone and the new one cannot be tracked: account it as freed.
-            self.heap.curr_blocks -= 1;
-            self.heap.curr_bytes -= old_size;
-            let state = self.touch(block.point);
-            state.curr_blocks -= 1;
-            state.curr_bytes -= old_size;
-            return Err(OutOfMemory);
-        }
+    ) {
         self.heap.total_blocks += 1;
         self.heap.total_bytes += new_size as u64;
         self.heap.curr_bytes = self.heap.curr_bytes - old_size + new_size;
-        let state = self.touch(block.point);
+        let state = self.touch(point);
         state.total_blocks += 1;
         state.total_bytes += new_size as u64;
         state.curr_bytes = state.curr_bytes - old_size + new_size;
         if new_size >= old_size {
-            self.after_rise(block.point, now);
+            self.after_rise(point, now);
         }
-        Ok(())
+    }
+
+    /// A realloc whose new block could not be tracked (no memory for the table): the old
+    /// block is gone, so it is accounted as freed, and the event is counted as lost.
+    pub(crate) fn record_untrackable_realloc(&mut self, point: u32, old_size: usize) {
+        self.heap.curr_blocks -= 1;
+        self.heap.curr_bytes -= old_size;
+        let state = self.touch(point);
+        state.curr_blocks -= 1;
+        state.curr_bytes -= old_size;
+    }
+
+    /// Applies a thread's batch as if its events had happened one by one now, right after
+    /// everything applied so far (see `batch.rs`).
+    pub(crate) fn apply_batch(&mut self, batch: &Batch) {
+        self.lost_events += batch.lost_events;
+        if batch.is_empty() {
+            return;
+        }
+        let before_bytes = self.heap.curr_bytes;
+        let before_blocks = self.heap.curr_blocks;
+        let new_peak = batch
+            .peak()
+            .filter(|peak| before_bytes.wrapping_add_signed(peak.bytes) >= self.heap.max_bytes);
+        for delta in batch.points() {
+            // Keep the current epoch's snapshot of the point as it stands before the batch.
+            self.touch(delta.point);
+        }
+        if let Some(peak) = new_peak {
+            self.heap.max_bytes = before_bytes.wrapping_add_signed(peak.bytes);
+            self.heap.max_blocks = before_blocks.wrapping_add_signed(peak.blocks);
+            self.t_gmax = Some(peak.at);
+            self.epoch += 1;
+        }
+        let epoch = self.epoch;
+        for delta in batch.points() {
+            let state = &mut self.points.as_mut_slice()[delta.point as usize];
+            if new_peak.is_some() {
+                let (bytes, blocks) = delta.at_batch_peak(batch.epoch);
+                state.gmax_bytes = state.curr_bytes.wrapping_add_signed(bytes);
+                state.gmax_blocks = state.curr_blocks.wrapping_add_signed(blocks);
+                state.seen_epoch = epoch;
+            }
+            if let Some((bytes, blocks)) = delta.own_peak() {
+                let candidate = state.curr_bytes.wrapping_add_signed(bytes);
+                if candidate >= state.max_bytes {
+                    state.max_bytes = candidate;
+                    state.max_blocks = state.curr_blocks.wrapping_add_signed(blocks);
+                }
+            }
+            state.curr_bytes = state.curr_bytes.wrapping_add_signed(delta.bytes);
+            state.curr_blocks = state.curr_blocks.wrapping_add_signed(delta.blocks);
+            state.total_bytes += delta.total_bytes;
+            state.total_blocks += delta.total_blocks;
+            state.lifetime_ticks += delta.lifetime_ticks;
+        }
+        self.heap.curr_bytes = before_bytes.wrapping_add_signed(batch.bytes);
+        self.heap.curr_blocks = before_blocks.wrapping_add_signed(batch.blocks);
+        self.heap.total_bytes += batch.total_bytes;
+        self.heap.total_blocks += batch.total_blocks;
     }
 
     /// An ad hoc event of `weight` units at `point`.

@@ -84,6 +84,13 @@ impl<T: Copy> SysVec<T> {
         Some(vec)
     }
 
+    /// Removes the element at `index`, moving the last one into its place.
+    pub(crate) fn swap_remove(&mut self, index: usize) {
+        let last = self.len - 1;
+        self.as_mut_slice().swap(index, last);
+        self.len = last;
+    }
+
     #[cfg(test)]
     pub(crate) fn clear(&mut self) {
         self.len = 0;
