@@ -107,6 +107,8 @@ pub(crate) struct Batch {
     pub(crate) epoch: u32,
     /// Events that could not be recorded (no memory for the live table).
     pub(crate) lost_events: u64,
+    /// The entry of the latest event (valid if below `len`).
+    last: usize,
 }
 
 impl Batch {
@@ -143,6 +145,7 @@ impl Batch {
             },
             epoch: 0,
             lost_events: 0,
+            last: 0,
         }
     }
 
@@ -194,6 +197,17 @@ impl Batch {
     /// [`Batch::wants_flush`]).
     #[inline]
     fn position(&mut self, point: u32) -> usize {
+        // Consecutive events mostly share a point (an allocation and its free, a realloc).
+        let last = self.last;
+        if last < self.len && self.points[last].point == point {
+            return last;
+        }
+        let position = self.find_or_add(point);
+        self.last = position;
+        position
+    }
+
+    fn find_or_add(&mut self, point: u32) -> usize {
         let mut slot = index_slot(point);
         loop {
             match self.index[slot] {

@@ -91,6 +91,7 @@ impl LiveTable {
     }
 
     /// Records a block; `false` if the table could not grow (the block goes untracked).
+    #[inline(always)]
     pub(crate) fn insert(&mut self, address: usize, block: LiveBlock) -> bool {
         debug_assert_ne!(address, 0);
         if (self.len + 1) * 4 > self.slots.len() * 3 && !self.grow() {
@@ -115,6 +116,7 @@ impl LiveTable {
     }
 
     /// Removes and returns a block's bookkeeping, if it is tracked.
+    #[inline(always)]
     pub(crate) fn remove(&mut self, address: usize) -> Option<LiveBlock> {
         if self.len == 0 {
             return None;
@@ -184,6 +186,8 @@ impl LiveTable {
             .map(|e| (e.address, e.block()))
     }
 
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) -> bool {
         let capacity = (self.slots.len() * 2).max(1024);
         let Some(fresh) = SysVec::filled(EMPTY, capacity) else {

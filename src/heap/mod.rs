@@ -226,6 +226,17 @@ pub(crate) fn capture_depth() -> usize {
 
 static DEPTH: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
+/// Brings a thread's data up to the running session (see [`ThreadData::follow`]); whether one
+/// runs. The common case, the same session as last time, is one load and one compare.
+#[inline(always)]
+fn in_session(data: &mut ThreadData) -> bool {
+    let id = SESSION_ID.load(Ordering::Acquire);
+    if id != 0 && id == data.session {
+        return true;
+    }
+    data.follow(current_session())
+}
+
 /// The running session as a thread sees it without the lock; `None` if none runs.
 fn current_session() -> Option<SessionInfo> {
     let id = SESSION_ID.load(Ordering::Acquire);
@@ -327,7 +338,7 @@ pub(crate) fn on_alloc(address: usize, size: usize, frames: &[usize]) {
     let heap = thread_heap();
     if let Some(heap) = heap {
         let mut data = heap.lock();
-        if !data.follow(current_session()) {
+        if !in_session(&mut data) {
             return;
         }
         if FIRST_EVENT_SEEN.load(Ordering::Relaxed) == data.session {
@@ -419,7 +430,7 @@ pub(crate) fn on_dealloc(address: usize, size: usize) {
     let heap = thread_heap();
     if let Some(heap) = heap {
         let mut data = heap.lock();
-        if !data.follow(current_session()) {
+        if !in_session(&mut data) {
             return;
         }
         if let Some(block) = data.live.remove(address) {
@@ -463,7 +474,7 @@ pub(crate) fn before_realloc(address: usize) -> Option<Tracked> {
     let heap = thread_heap();
     if let Some(heap) = heap {
         let mut data = heap.lock();
-        if !data.follow(current_session()) {
+        if !in_session(&mut data) {
             return None;
         }
         if let Some(block) = data.live.remove(address) {
@@ -498,7 +509,7 @@ pub(crate) fn after_realloc(
     if tracked.own {
         if let Some(heap) = thread_heap() {
             let mut data = heap.lock();
-            if data.session != tracked.session || !data.follow(current_session()) {
+            if data.session != tracked.session || !in_session(&mut data) {
                 return;
             }
             if new_address == 0 {

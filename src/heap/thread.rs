@@ -55,6 +55,7 @@ pub(crate) struct SessionInfo {
 impl ThreadData {
     /// Makes the contents belong to `session` (`None`: no session runs), forgetting those of
     /// any other. Returns whether a session runs.
+    #[cold]
     pub(crate) fn follow(&mut self, session: Option<SessionInfo>) -> bool {
         let id = session.map_or(0, |info| info.id);
         if self.session != id {
