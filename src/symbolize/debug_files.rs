@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use object::Object;
 
+use crate::sys::Mapping;
+
 const SYSTEM_DEBUG_DIR: &str = "/usr/lib/debug";
 
 /// A separate file holding this binary's DWARF, if one is installed.
@@ -50,7 +52,7 @@ fn by_debuglink(binary: &Path, file: &object::File<'_>) -> Option<PathBuf> {
     candidates.push(Path::new(SYSTEM_DEBUG_DIR).join(relative).join(name));
     candidates.into_iter().find(|candidate| {
         candidate != &binary
-            && std::fs::read(candidate).is_ok_and(|bytes| crc32(&bytes) == expected_crc)
+            && Mapping::open(candidate).is_ok_and(|bytes| crc32(&bytes) == expected_crc)
     })
 }
 
@@ -66,7 +68,7 @@ fn dsym(binary: &Path, file: &object::File<'_>) -> Option<PathBuf> {
     }
     let expected = file.mach_uuid().ok().flatten();
     if expected.is_some() {
-        let bytes = std::fs::read(&path).ok()?;
+        let bytes = Mapping::open(&path).ok()?;
         let found = object::File::parse(&*bytes)
             .ok()?
             .mach_uuid()

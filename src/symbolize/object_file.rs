@@ -1,12 +1,15 @@
 //! One object file's debug information: DWARF through `addr2line`, symbol tables through
 //! `object`, and the PDB for MSVC-built PE files.
 //!
-//! A file is read into memory once, parsed, and the parts that answer queries are copied
-//! out: the DWARF sections (shared `Arc<[u8]>` buffers that `addr2line` reads lazily), a
-//! sorted symbol table, and the PDB's tables. The file's bytes are then dropped, so what
-//! stays cached is roughly the size of the debug sections, not of the whole binary.
-//! (Mapping the file would avoid the copy, but needs `libc`/`memmap2`; std alone cannot map.)
+//! A file is mapped read-only (see `crate::sys::Mapping`; where mapping is unavailable it is
+//! read into memory instead) and stays mapped while its parse is cached. Nothing is copied
+//! out of it: `addr2line` reads the DWARF sections in place, lazily, and the sorted symbol
+//! table points at the names in the file's string table. So loading a module costs a parse of
+//! its headers and symbol table, and the kernel pages in only what those and the looked-up
+//! addresses touch, from the page cache. A PDB is the exception: it is parsed once into
+//! tables of its own (see `pdb_file`), and its mapping is released straight after.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,32 +21,52 @@ use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
 use super::debug_files;
 use super::pdb_file::PdbDebug;
-use super::Symbol;
+use super::{AddressHasher, Symbol};
+use crate::sys::Mapping;
 
-/// Sections are read through slices of buffers owned by [`DwarfContext`], which outlives
-/// every use of them; `'static` stands for "as long as the owning context".
+/// Bytes of a file kept open by the value that holds them (an [`ObjectDebug`] or a
+/// [`MapObject`]), which drops every borrower before the file: `'static` stands for "as long
+/// as the owning value". `addr2line` needs a reader type that owns or borrows the sections;
+/// gimli's owning readers (`EndianArcSlice`) sit behind a feature that `addr2line` does not
+/// enable, so the context borrows the file stored beside it instead.
+type FileBytes = &'static [u8];
+
+/// Sections are read in place from a kept file; see [`FileBytes`].
 type Reader = gimli::EndianSlice<'static, gimli::RunTimeEndian>;
 
-/// An `addr2line` context and the section buffers it reads.
+/// Extends the borrow of a file's bytes to `'static`, for the tables and the `addr2line`
+/// context stored beside it.
 ///
-/// `addr2line` needs a reader type that owns or borrows the sections. gimli's owning
-/// readers (`EndianArcSlice`) sit behind a feature that `addr2line` does not enable, so the
-/// context borrows buffers stored beside it instead.
+/// # Safety
+///
+/// The caller must keep `file` alive until everything holding the returned slice has been
+/// dropped. It may move `file` meanwhile: a `Mapping`'s bytes never move.
+unsafe fn detach(file: &Mapping) -> FileBytes {
+    let bytes: *const [u8] = &**file;
+    // SAFETY: the bytes stay valid and unchanged while `file` lives, wherever the value is
+    // moved to (documented by `Mapping`), and the caller keeps it alive for every borrower.
+    unsafe { &*bytes }
+}
+
+/// An `addr2line` context over sections read in place, plus copies of any section that had
+/// to be decoded first.
 struct DwarfContext {
-    // Declared before `sections`, so it is dropped first: it borrows them.
+    // Declared before `decoded`, so it is dropped first: it may borrow them.
     context: addr2line::Context<Reader>,
     #[allow(dead_code)] // never read directly: it owns what `context` reads
-    sections: SectionBuffers,
+    decoded: SectionBuffers,
 }
 
 /// Heap buffers leaked from `Box<[u8]>` and freed on drop. Held as raw pointers so that
-/// moving the owner never asserts unique access to memory the context is reading.
+/// moving the owner never asserts unique access to memory the context is reading. Only
+/// sections that could not be read in place land here (none while `object`'s decompression
+/// is not enabled: a compressed section is an error, and the file falls back to symbols).
 struct SectionBuffers(Vec<NonNull<[u8]>>);
 
 impl SectionBuffers {
-    /// Stores a copy of `data` and returns a slice of it valid until `self` is dropped.
-    fn keep(&mut self, data: &[u8]) -> &'static [u8] {
-        let raw = NonNull::from(Box::leak(Box::<[u8]>::from(data)));
+    /// Keeps `data` and returns a slice of it valid until `self` is dropped.
+    fn keep(&mut self, data: Vec<u8>) -> &'static [u8] {
+        let raw = NonNull::from(Box::leak(data.into_boxed_slice()));
         self.0.push(raw);
         // SAFETY: the buffer was just leaked, so it stays allocated and unchanged until
         // `Drop` frees it. Its only user is the context stored beside `self` in a
@@ -67,6 +90,9 @@ impl Drop for SectionBuffers {
 unsafe impl Send for SectionBuffers {}
 
 /// Everything needed to resolve addresses in one module's file.
+///
+/// Fields drop in declaration order, so `files`, which the tables and the context borrow,
+/// comes last.
 pub(crate) struct ObjectDebug {
     /// The preferred image base for PE files (their DWARF and symbols use absolute
     /// addresses); 0 for ELF and Mach-O.
@@ -79,6 +105,11 @@ pub(crate) struct ObjectDebug {
     pdb: Option<PdbDebug>,
     /// Mach-O without DWARF or dSYM: the object files its debug map names.
     debug_map: Option<DebugMap>,
+    /// Function names already demangled, shared by every address looked up in this file.
+    names: NameCache,
+    /// The binary and its separate debug file, if any: the bytes everything above reads.
+    #[allow(dead_code)] // never read directly: it owns what the fields above borrow
+    files: Vec<Mapping>,
 }
 
 impl std::fmt::Debug for ObjectDebug {
@@ -95,10 +126,13 @@ impl std::fmt::Debug for ObjectDebug {
 }
 
 impl ObjectDebug {
-    /// Reads and parses `path`; `None` if it cannot be read or parsed at all.
+    /// Maps and parses `path`; `None` if it cannot be read or parsed at all.
     pub(crate) fn load(path: &Path) -> Option<ObjectDebug> {
-        let bytes = std::fs::read(path).ok()?;
-        let file = object::File::parse(&*bytes).ok()?;
+        // Declared before everything that borrows it, so that an early return or a panic
+        // drops the borrowers first; on success it moves into the result, which drops it last.
+        let mut files = vec![Mapping::open(path).ok()?];
+        // SAFETY: `files` keeps the mapping for as long as anything borrows it (see above).
+        let file = object::File::parse(unsafe { detach(&files[0]) }).ok()?;
         let image_base = match file.format() {
             object::BinaryFormat::Pe => file.relative_address_base(),
             _ => 0,
@@ -118,8 +152,12 @@ impl ObjectDebug {
         };
         if dwarf.is_none() && pdb.is_none() {
             if let Some(debug_path) = debug_files::find_separate_debug_file(path, &file) {
-                if let Ok(debug_bytes) = std::fs::read(&debug_path) {
-                    if let Ok(debug_file) = object::File::parse(&*debug_bytes) {
+                if let Ok(debug_mapping) = Mapping::open(&debug_path) {
+                    // SAFETY: `files` keeps the mapping from here on (moving a `Mapping`
+                    // leaves its bytes in place) and outlives every borrower, as above.
+                    let debug_bytes = unsafe { detach(&debug_mapping) };
+                    files.push(debug_mapping);
+                    if let Ok(debug_file) = object::File::parse(debug_bytes) {
                         dwarf = load_dwarf(&debug_file);
                         if !full_symbol_table && debug_file.symbol_table().is_some() {
                             symbols = SymbolTable::from_object(&debug_file);
@@ -140,6 +178,8 @@ impl ObjectDebug {
             full_symbol_table,
             pdb,
             debug_map,
+            names: NameCache::default(),
+            files,
         })
     }
 
@@ -153,6 +193,8 @@ impl ObjectDebug {
             full_symbol_table: false,
             pdb: Some(pdb),
             debug_map: None,
+            names: NameCache::default(),
+            files: Vec::new(),
         })
     }
 
@@ -175,11 +217,15 @@ impl ObjectDebug {
             }
         }
         let mut frames = match (&self.dwarf, &self.debug_map) {
-            (Some(dwarf), _) => dwarf_frames(&dwarf.context, address),
-            (None, Some(debug_map)) => debug_map.frames(address),
+            (Some(dwarf), _) => dwarf_frames(&dwarf.context, address, &self.names),
+            (None, Some(debug_map)) => debug_map.frames(address, &self.names),
             (None, None) => Vec::new(),
         };
-        let symbol_name = || self.symbols.lookup(address).map(demangle);
+        let symbol_name = || {
+            self.symbols
+                .lookup(address)
+                .map(|name| self.names.demangle(name))
+        };
         match frames.last_mut() {
             // The outermost (non-inlined) frame may lack a name when DWARF has only line
             // tables for this unit: the symbol table knows it.
@@ -201,7 +247,11 @@ impl ObjectDebug {
 }
 
 /// The frames `addr2line` finds at `address`, innermost first.
-fn dwarf_frames(context: &addr2line::Context<Reader>, address: u64) -> Vec<Symbol> {
+fn dwarf_frames(
+    context: &addr2line::Context<Reader>,
+    address: u64,
+    names: &NameCache,
+) -> Vec<Symbol> {
     let mut frames = Vec::new();
     let Ok(mut iter) = context.find_frames(address).skip_all_loads() else {
         return frames;
@@ -210,7 +260,7 @@ fn dwarf_frames(context: &addr2line::Context<Reader>, address: u64) -> Vec<Symbo
         let function = frame
             .function
             .as_ref()
-            .map(|name| demangle(name.name.slice()));
+            .map(|name| names.demangle(name.name.slice()));
         let (file, line, column) = match frame.location {
             Some(location) => (
                 location.file.map(str::to_owned),
@@ -241,34 +291,62 @@ fn dwarf_frames(context: &addr2line::Context<Reader>, address: u64) -> Vec<Symbo
 
 /// Demangles a Rust symbol without its hash suffix; other names are kept as they are.
 pub(crate) fn demangle(raw: &[u8]) -> String {
+    use std::fmt::Write as _;
+
     let text = String::from_utf8_lossy(raw);
     match rustc_demangle::try_demangle(&text) {
-        Ok(demangled) => format!("{demangled:#}"),
+        Ok(demangled) => {
+            // The demangled form is rarely longer than the mangled one (generic arguments
+            // can make it so; the string then grows as usual).
+            let mut name = String::with_capacity(text.len());
+            let _ = write!(name, "{demangled:#}");
+            name
+        }
         Err(_) => text.into_owned(),
     }
 }
 
-fn has_dwarf(file: &object::File<'_>) -> bool {
+/// Demangled names by where their raw bytes sit in the file. The same few inlined helpers
+/// (the allocation path, iterator adapters, `Vec` growth) appear in the frames of most
+/// captured addresses, and demangling is a large share of a lookup, so each distinct name is
+/// demangled once per file. Raw names are slices of the kept file (string tables never
+/// move), so their address and length identify them.
+#[derive(Default)]
+struct NameCache(RefCell<HashMap<(usize, usize), String, AddressHasher>>);
+
+impl NameCache {
+    fn demangle(&self, raw: &[u8]) -> String {
+        let key = (raw.as_ptr() as usize, raw.len());
+        self.0
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| demangle(raw))
+            .clone()
+    }
+}
+
+fn has_dwarf(file: &object::File<'static>) -> bool {
     file.section_by_name(".debug_info")
         .is_some_and(|section| section.size() > 0)
 }
 
-/// Copies the DWARF sections out of `file` and builds an `addr2line` context over them.
+/// Builds an `addr2line` context that reads `file`'s DWARF sections in place.
 /// Compressed sections cannot be read (object's compression support is not enabled, as it
 /// would pull in a proc-macro build); such a file falls back to its symbol table.
-fn load_dwarf(file: &object::File<'_>) -> Option<DwarfContext> {
+fn load_dwarf(file: &object::File<'static>) -> Option<DwarfContext> {
     let endian = if file.is_little_endian() {
         gimli::RunTimeEndian::Little
     } else {
         gimli::RunTimeEndian::Big
     };
-    let mut sections = SectionBuffers(Vec::new());
+    let mut decoded = SectionBuffers(Vec::new());
     let mut load_section = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
         let data = match file
             .section_by_name(id.name())
             .map(|section| section.uncompressed_data())
         {
-            Some(Ok(data)) => sections.keep(&data),
+            Some(Ok(Cow::Borrowed(data))) => data,
+            Some(Ok(Cow::Owned(data))) => decoded.keep(data),
             _ => &[],
         };
         Ok(gimli::EndianSlice::new(data, endian))
@@ -278,27 +356,27 @@ fn load_dwarf(file: &object::File<'_>) -> Option<DwarfContext> {
         return None;
     }
     let context = addr2line::Context::from_dwarf(dwarf).ok()?;
-    Some(DwarfContext { context, sections })
+    Some(DwarfContext { context, decoded })
 }
 
 /// Function symbols sorted by address: ELF `.symtab` (or `.dynsym` when stripped),
 /// the Mach-O symbol table, PE COFF symbols and exports.
 #[derive(Default)]
 struct SymbolTable {
-    /// (start, size or 0 when unknown, raw name)
-    entries: Vec<(u64, u64, Box<[u8]>)>,
+    /// (start, size or 0 when unknown, raw name in the file)
+    entries: Vec<(u64, u64, FileBytes)>,
 }
 
 impl SymbolTable {
-    fn from_object(file: &object::File<'_>) -> SymbolTable {
+    fn from_object(file: &object::File<'static>) -> SymbolTable {
         let mut entries = Vec::new();
-        let mut add = |symbol: object::Symbol<'_, '_>| {
+        let mut add = |symbol: object::Symbol<'static, '_>| {
             if symbol.kind() != SymbolKind::Text || !symbol.is_definition() {
                 return;
             }
             if let Ok(name) = symbol.name_bytes() {
                 if !name.is_empty() && symbol.address() != 0 {
-                    entries.push((symbol.address(), symbol.size(), Box::<[u8]>::from(name)));
+                    entries.push((symbol.address(), symbol.size(), name));
                 }
             }
         };
@@ -307,7 +385,7 @@ impl SymbolTable {
         if let Ok(exports) = file.exports() {
             for export in exports {
                 if !export.name().is_empty() {
-                    entries.push((export.address(), 0, Box::from(export.name())));
+                    entries.push((export.address(), 0, export.name()));
                 }
             }
         }
@@ -318,7 +396,7 @@ impl SymbolTable {
 
     /// The symbol covering `address`: the last one starting at or before it, and, when the
     /// symbol's size is known, ending after it.
-    fn lookup(&self, address: u64) -> Option<&[u8]> {
+    fn lookup(&self, address: u64) -> Option<FileBytes> {
         let index = self
             .entries
             .partition_point(|entry| entry.0 <= address)
@@ -327,7 +405,7 @@ impl SymbolTable {
         if *size != 0 && address >= start.saturating_add(*size) {
             return None;
         }
-        Some(name)
+        Some(*name)
     }
 }
 
@@ -344,21 +422,23 @@ impl std::fmt::Debug for SymbolTable {
 /// (such as the standard library's rlibs) are skipped: reading archives needs a feature of
 /// `object` that is not enabled, so those frames keep their symbol-table names.
 struct DebugMap {
-    /// (start, size, symbol name, object index), sorted by start.
-    functions: Vec<(u64, u64, Box<[u8]>, usize)>,
+    /// (start, size, symbol name in the executable, object index), sorted by start.
+    functions: Vec<(u64, u64, FileBytes, usize)>,
     objects: Vec<Option<PathBuf>>,
     loaded: RefCell<HashMap<usize, Option<MapObject>>>,
 }
 
-/// One object file named by a debug map.
+/// One object file named by a debug map. Fields drop in declaration order: `file` last.
 struct MapObject {
     dwarf: DwarfContext,
-    /// Symbol name -> address inside the object file.
-    symbols: HashMap<Box<[u8]>, u64>,
+    /// Symbol name (in the object file) -> address inside the object file.
+    symbols: HashMap<FileBytes, u64>,
+    #[allow(dead_code)] // never read directly: it owns what the fields above borrow
+    file: Mapping,
 }
 
 impl DebugMap {
-    fn from_object(file: &object::File<'_>) -> Option<DebugMap> {
+    fn from_object(file: &object::File<'static>) -> Option<DebugMap> {
         let map = file.object_map();
         let objects: Vec<Option<PathBuf>> = map
             .objects()
@@ -368,7 +448,7 @@ impl DebugMap {
                 None => std::str::from_utf8(object.path()).ok().map(PathBuf::from),
             })
             .collect();
-        let mut functions: Vec<(u64, u64, Box<[u8]>, usize)> = map
+        let mut functions: Vec<(u64, u64, FileBytes, usize)> = map
             .symbols()
             .iter()
             .filter(|entry| {
@@ -380,7 +460,7 @@ impl DebugMap {
                 (
                     entry.address(),
                     entry.size(),
-                    Box::from(entry.name()),
+                    entry.name(),
                     entry.object_index(),
                 )
             })
@@ -396,7 +476,7 @@ impl DebugMap {
         })
     }
 
-    fn frames(&self, address: u64) -> Vec<Symbol> {
+    fn frames(&self, address: u64, names: &NameCache) -> Vec<Symbol> {
         let Some(index) = self
             .functions
             .partition_point(|entry| entry.0 <= address)
@@ -418,30 +498,61 @@ impl DebugMap {
         let Some(map_object) = entry else {
             return Vec::new();
         };
-        let Some(&symbol_address) = map_object.symbols.get(name) else {
+        let Some(&symbol_address) = map_object.symbols.get(*name) else {
             return Vec::new();
         };
         dwarf_frames(
             &map_object.dwarf.context,
             symbol_address + (address - start),
+            names,
         )
     }
 }
 
 impl MapObject {
     fn load(path: &Path) -> Option<MapObject> {
-        let bytes = std::fs::read(path).ok()?;
-        let file = object::File::parse(&*bytes).ok()?;
+        // Declared first, so an early return drops it after its borrowers.
+        let mapping = Mapping::open(path).ok()?;
+        // SAFETY: `mapping` outlives `file` here, then moves (its bytes do not) into the
+        // result, which drops it after the context and symbols that borrow it.
+        let file = object::File::parse(unsafe { detach(&mapping) }).ok()?;
         let dwarf = load_dwarf(&file)?;
         let symbols = file
             .symbols()
-            .filter_map(|symbol| {
-                Some((
-                    Box::<[u8]>::from(symbol.name_bytes().ok()?),
-                    symbol.address(),
-                ))
-            })
+            .filter_map(|symbol| Some((symbol.name_bytes().ok()?, symbol.address())))
             .collect();
-        Some(MapObject { dwarf, symbols })
+        Some(MapObject {
+            dwarf,
+            symbols,
+            file: mapping,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{demangle, NameCache};
+
+    /// `core::ptr::drop_in_place` in the legacy mangling, with a hash suffix.
+    const MANGLED: &[u8] = b"_ZN4core3ptr13drop_in_place17h0123456789abcdefE";
+
+    #[test]
+    fn demangling_drops_the_hash_and_keeps_other_names() {
+        assert_eq!(demangle(MANGLED), "core::ptr::drop_in_place");
+        assert_eq!(demangle(b"malloc"), "malloc");
+    }
+
+    #[test]
+    fn the_name_cache_tells_names_apart_and_demangles_each_once() {
+        // Two names in one buffer, as in a string table.
+        let mut table = MANGLED.to_vec();
+        table.push(0);
+        table.extend_from_slice(b"malloc");
+        let (first, second) = (&table[..MANGLED.len()], &table[MANGLED.len() + 1..]);
+        let cache = NameCache::default();
+        assert_eq!(cache.demangle(first), "core::ptr::drop_in_place");
+        assert_eq!(cache.demangle(second), "malloc");
+        assert_eq!(cache.demangle(first), "core::ptr::drop_in_place");
+        assert_eq!(cache.0.borrow().len(), 2, "one entry per distinct name");
     }
 }

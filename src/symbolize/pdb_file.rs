@@ -27,6 +27,7 @@ use pdb::FallibleIterator;
 
 use super::object_file::demangle;
 use super::Symbol;
+use crate::sys::Mapping;
 
 /// One procedure's address range and name, and the inlined calls inside it.
 #[derive(Debug)]
@@ -67,9 +68,13 @@ pub(crate) struct PdbDebug {
 
 impl PdbDebug {
     /// Reads the PDB at `path`; `None` if it cannot be opened or parsed.
+    ///
+    /// The file is mapped for the parse and released after it: the tables own their data.
+    /// The `pdb` crate reads it through `Read + Seek`, which on a mapping is a copy of the
+    /// pages it asks for rather than a system call each.
     pub(crate) fn load(path: &Path) -> Option<PdbDebug> {
-        let file = std::fs::File::open(path).ok()?;
-        let mut pdb = pdb::PDB::open(file).ok()?;
+        let file = Mapping::open(path).ok()?;
+        let mut pdb = pdb::PDB::open(std::io::Cursor::new(&*file)).ok()?;
         let mut tables = PdbDebug::default();
         tables.read(&mut pdb).ok()?;
         tables.procedures.sort_by_key(|procedure| procedure.start);

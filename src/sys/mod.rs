@@ -11,6 +11,10 @@
 //!   does not have.
 //! - `thread_stack_bounds` (feature `backtraces`): the calling thread's stack as
 //!   `(low, high)`, for the frame-pointer walker's bounds checks.
+//! - `Mapping` (feature `symbolicate`): a file's bytes mapped read-only (`mmap` on 64-bit
+//!   Unix, `MapViewOfFile` on Windows), or read into memory where mapping is unavailable;
+//!   for the symbolizer, never the hot path. The portable part is `mapping.rs`; each backend
+//!   provides `map_file` and `unmap_file`, and `other.rs` always declines.
 //!
 //! Backends: `unix.rs` (POSIX thread-specific keys), `windows.rs` (fiber-local storage) and
 //! `other.rs`, which does nothing and documents what is lost. Stack bounds come from
@@ -32,6 +36,11 @@ mod imp;
 #[cfg(feature = "dhat-compat")]
 pub(crate) use imp::register_fork_handlers;
 pub(crate) use imp::register_thread_exit;
+
+#[cfg(feature = "symbolicate")]
+mod mapping;
+#[cfg(feature = "symbolicate")]
+pub(crate) use mapping::Mapping;
 
 #[cfg(all(
     feature = "backtraces",

@@ -19,3 +19,17 @@ pub(crate) fn register_fork_handlers(
 ) -> bool {
     true
 }
+
+/// No file mapping here: always declines, and the caller reads the file instead.
+#[cfg(feature = "symbolicate")]
+pub(crate) fn map_file(_file: &std::fs::File, _len: usize) -> Option<core::ptr::NonNull<u8>> {
+    None
+}
+
+/// Never called, as nothing is ever mapped here.
+///
+/// # Safety
+///
+/// None needed; kept `unsafe` to match the other backends.
+#[cfg(feature = "symbolicate")]
+pub(crate) unsafe fn unmap_file(_base: core::ptr::NonNull<u8>, _len: usize) {}

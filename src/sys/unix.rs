@@ -92,3 +92,87 @@ pub(crate) fn register_fork_handlers(
     // SAFETY: both handlers have the C ABI `pthread_atfork` expects and live forever.
     unsafe { pthread_atfork(Some(before), Some(after), Some(after)) == 0 }
 }
+
+/// `mmap` takes an `off_t`, whose width varies on 32-bit targets (`long` on glibc, 64 bits
+/// on musl and the BSDs), and declaring it wrong would misplace the argument. On every 64-bit
+/// Unix it is 64 bits, so mapping is only declared there; elsewhere `map_file` declines and
+/// the caller reads the file instead.
+#[cfg(all(feature = "symbolicate", target_pointer_width = "64"))]
+mod file_map {
+    use core::ffi::{c_int, c_void};
+    use core::ptr::NonNull;
+    use std::os::unix::io::AsRawFd;
+
+    /// The same on Linux (every architecture), the BSDs, macOS, Solaris and illumos.
+    const PROT_READ: c_int = 0x1;
+    const MAP_PRIVATE: c_int = 0x2;
+
+    extern "C" {
+        fn mmap(
+            address: *mut c_void,
+            length: usize,
+            protection: c_int,
+            flags: c_int,
+            fd: c_int,
+            offset: i64,
+        ) -> *mut c_void;
+        fn munmap(address: *mut c_void, length: usize) -> c_int;
+    }
+
+    /// Maps the first `len` bytes of `file` read-only and private. `None` if the system
+    /// refuses (for example a file system that cannot map, or `len == 0`).
+    pub(crate) fn map_file(file: &std::fs::File, len: usize) -> Option<NonNull<u8>> {
+        if len == 0 {
+            return None;
+        }
+        // SAFETY: a fresh mapping chosen by the kernel (null hint), read-only and private, of
+        // a descriptor that is open for the duration of the call; nothing existing is touched.
+        let base = unsafe {
+            mmap(
+                core::ptr::null_mut(),
+                len,
+                PROT_READ,
+                MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        // `MAP_FAILED` is `(void *)-1`.
+        if base as usize == usize::MAX {
+            return None;
+        }
+        NonNull::new(base.cast())
+    }
+
+    /// Unmaps a mapping made by [`map_file`].
+    ///
+    /// # Safety
+    ///
+    /// `base` and `len` must come from one successful `map_file` call, not yet unmapped, and
+    /// no reference into the mapping may be used afterwards.
+    pub(crate) unsafe fn unmap_file(base: NonNull<u8>, len: usize) {
+        // SAFETY: the caller guarantees this is a live mapping of exactly `len` bytes that
+        // nothing reads any more. A failure could only leave it mapped, which is harmless.
+        let _ = unsafe { munmap(base.as_ptr().cast(), len) };
+    }
+}
+
+#[cfg(all(feature = "symbolicate", not(target_pointer_width = "64")))]
+mod file_map {
+    use core::ptr::NonNull;
+
+    /// Declines: see the note on the 64-bit version. The caller reads the file instead.
+    pub(crate) fn map_file(_file: &std::fs::File, _len: usize) -> Option<NonNull<u8>> {
+        None
+    }
+
+    /// Never called, as nothing is ever mapped here.
+    ///
+    /// # Safety
+    ///
+    /// None needed; kept `unsafe` to match the other backends.
+    pub(crate) unsafe fn unmap_file(_base: NonNull<u8>, _len: usize) {}
+}
+
+#[cfg(feature = "symbolicate")]
+pub(crate) use file_map::{map_file, unmap_file};

@@ -70,3 +70,79 @@ pub(crate) fn register_fork_handlers(
 ) -> bool {
     true
 }
+
+#[cfg(feature = "symbolicate")]
+mod file_map {
+    use core::ffi::c_void;
+    use core::ptr::NonNull;
+    use std::os::windows::io::AsRawHandle;
+
+    const PAGE_READONLY: u32 = 0x02;
+    const FILE_MAP_READ: u32 = 0x0004;
+
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn CreateFileMappingW(
+            file: *mut c_void,
+            attributes: *const c_void,
+            protection: u32,
+            maximum_size_high: u32,
+            maximum_size_low: u32,
+            name: *const u16,
+        ) -> *mut c_void;
+        fn MapViewOfFile(
+            mapping: *mut c_void,
+            desired_access: u32,
+            offset_high: u32,
+            offset_low: u32,
+            bytes: usize,
+        ) -> *mut c_void;
+        fn UnmapViewOfFile(base: *const c_void) -> i32;
+        fn CloseHandle(handle: *mut c_void) -> i32;
+    }
+
+    /// Maps the first `len` bytes of `file` read-only. `None` if the system refuses (an
+    /// empty file cannot be mapped on Windows).
+    pub(crate) fn map_file(file: &std::fs::File, len: usize) -> Option<NonNull<u8>> {
+        if len == 0 {
+            return None;
+        }
+        // SAFETY: `file` is an open handle for the duration of the call; a size of 0/0 means
+        // "the file's current size", and no name or security attributes are given.
+        let mapping = unsafe {
+            CreateFileMappingW(
+                file.as_raw_handle(),
+                core::ptr::null(),
+                PAGE_READONLY,
+                0,
+                0,
+                core::ptr::null(),
+            )
+        };
+        if mapping.is_null() {
+            return None;
+        }
+        // SAFETY: `mapping` is the read-only section object created above; the view covers
+        // `len` bytes from offset 0, which the file (the section's size) holds.
+        let base = unsafe { MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, len) };
+        // The view keeps the section alive on its own, so the handle is closed either way.
+        // SAFETY: `mapping` is a handle this function owns and closes exactly once.
+        let _ = unsafe { CloseHandle(mapping) };
+        NonNull::new(base.cast())
+    }
+
+    /// Unmaps a view made by [`map_file`].
+    ///
+    /// # Safety
+    ///
+    /// `base` must come from one successful `map_file` call, not yet unmapped, and no
+    /// reference into the view may be used afterwards.
+    pub(crate) unsafe fn unmap_file(base: NonNull<u8>, _len: usize) {
+        // SAFETY: the caller guarantees this is a live view that nothing reads any more. A
+        // failure could only leave it mapped, which is harmless.
+        let _ = unsafe { UnmapViewOfFile(base.as_ptr().cast_const().cast()) };
+    }
+}
+
+#[cfg(feature = "symbolicate")]
+pub(crate) use file_map::{map_file, unmap_file};

@@ -42,7 +42,15 @@ mod imp;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Placement {
     /// ELF and Mach-O: file address = runtime address − bias (the ASLR slide).
-    #[cfg_attr(windows, allow(dead_code))]
+    #[cfg_attr(
+        not(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios"
+        )),
+        allow(dead_code)
+    )]
     Bias(usize),
     #[cfg_attr(not(windows), allow(dead_code))]
     /// PE: the module was loaded at this base; file address = image base in the file's

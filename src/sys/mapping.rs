@@ -1,0 +1,216 @@
+//! A whole file's bytes, mapped read-only when the system allows it, read otherwise.
+//!
+//! Symbolication parses executables and debug files that are often tens of megabytes, of
+//! which it needs the headers, the symbol table and the debug sections, and of those only the
+//! pages that the looked-up addresses lead to. Reading such a file copies all of it into
+//! fresh heap pages first. A read-only mapping costs nothing up front: the kernel pages in
+//! what the parser touches, straight from the page cache, and the pages are clean, so they
+//! can be dropped again under memory pressure.
+//!
+//! [`Mapping::open`] maps on 64-bit Unix (`mmap`) and on Windows (`MapViewOfFile`). On other
+//! targets, for an empty file, or when the system refuses (a file system without mapping
+//! support, a pipe), it reads the file into a heap buffer instead, so callers never care
+//! which they got.
+//!
+//! The bytes stay at the same address for the life of the `Mapping`, even when the value
+//! itself is moved: callers may keep slices of it beside it, as long as those are gone
+//! before it is dropped.
+//!
+//! One caveat comes with any mapping: if another process truncates the file while it is
+//! mapped, touching the lost pages raises `SIGBUS` on Unix. Executables and loaded libraries
+//! are replaced, not truncated, by linkers and package managers; debuggers and the
+//! `backtrace` crate accept the same risk.
+//!
+//! Both opening and dropping run with the calling thread's allocation recording suspended:
+//! the path conversion or the fallback buffer must not show up in the profile.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::ptr::NonNull;
+
+use super::imp;
+use crate::thread_state::Suspended;
+
+/// A file's bytes, read-only; dereferences to `[u8]`.
+pub(crate) struct Mapping {
+    base: NonNull<u8>,
+    len: usize,
+    /// Who releases the bytes on drop.
+    owner: Owner,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    /// A mapping made by `imp::map_file`.
+    System,
+    /// A `Box<[u8]>` leaked by `from_heap`, held as a raw pointer so that moving the
+    /// `Mapping` asserts nothing about memory that slices may be reading.
+    Heap,
+}
+
+// SAFETY: the bytes are immutable for the life of the value and owned by it alone; reading
+// them from any thread, or releasing them from another thread, is sound.
+unsafe impl Send for Mapping {}
+// SAFETY: as above; `&Mapping` only ever gives shared, read-only access.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// The bytes of the file at `path`: mapped if possible, read otherwise. Errors only if
+    /// the file cannot be opened or read.
+    pub(crate) fn open(path: &Path) -> io::Result<Mapping> {
+        let _suspended = Suspended::new();
+        let mut file = File::open(path)?;
+        // A length that does not fit in memory, or 0 (an empty file, or a special file that
+        // reports none), goes to the plain read, which then decides.
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
+        if let Some(base) = imp::map_file(&file, len) {
+            return Ok(Mapping {
+                base,
+                len,
+                owner: Owner::System,
+            });
+        }
+        // The size is only a hint (it may be wrong for special files); a failed reservation
+        // is an error for this file, never an abort.
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(len)
+            .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        file.read_to_end(&mut bytes)?;
+        Ok(Mapping::from_heap(bytes.into_boxed_slice()))
+    }
+
+    fn from_heap(bytes: Box<[u8]>) -> Mapping {
+        let len = bytes.len();
+        let base = NonNull::from(Box::leak(bytes)).cast::<u8>();
+        Mapping {
+            base,
+            len,
+            owner: Owner::Heap,
+        }
+    }
+
+    /// Whether the bytes are a system mapping rather than a heap copy.
+    #[cfg(test)]
+    fn is_mapped(&self) -> bool {
+        self.owner == Owner::System
+    }
+}
+
+impl std::ops::Deref for Mapping {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `base` points to `len` initialised bytes (a live mapping or a leaked box)
+        // that nothing writes to and that are released only in `drop`.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        let _suspended = Suspended::new();
+        match self.owner {
+            // SAFETY: `base` and `len` come from one successful `map_file`, released only
+            // here; every slice of it has ended, as they borrow `self`.
+            Owner::System => unsafe { imp::unmap_file(self.base, self.len) },
+            Owner::Heap => {
+                let raw = std::ptr::slice_from_raw_parts_mut(self.base.as_ptr(), self.len);
+                // SAFETY: `raw` is exactly the box leaked in `from_heap`, freed once, here.
+                drop(unsafe { Box::from_raw(raw) });
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("len", &self.len)
+            .field("owner", &self.owner)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Mapping;
+    use std::path::PathBuf;
+
+    /// A file in the temporary directory, removed when dropped.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn with_contents(name: &str, contents: &[u8]) -> TempFile {
+            let path = std::env::temp_dir()
+                .join(format!("mod-alloc-mapping-{}-{name}", std::process::id()));
+            std::fs::write(&path, contents).expect("write the test file");
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_mapping_holds_exactly_the_files_bytes() {
+        // Several pages plus a partial one, and no byte repeats with a period of a page, so
+        // a mapping at the wrong offset, of the wrong length or of the wrong file shows.
+        let contents: Vec<u8> = (0..3 * 4096 + 123u32)
+            .map(|index| (index.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let file = TempFile::with_contents("bytes", &contents);
+        let mapping = Mapping::open(&file.0).expect("map the test file");
+        assert_eq!(mapping.len(), contents.len());
+        assert!(
+            *mapping == *contents,
+            "the mapped bytes differ from the file"
+        );
+        // Moving the value keeps the bytes where they were (callers rely on it).
+        let before = mapping.as_ptr();
+        let moved = Box::new(mapping);
+        assert_eq!(moved.as_ptr(), before);
+        assert!(**moved == *contents);
+        if cfg!(any(all(unix, target_pointer_width = "64"), windows)) {
+            assert!(moved.is_mapped(), "expected a real mapping on this target");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_gives_no_bytes() {
+        let file = TempFile::with_contents("empty", b"");
+        let mapping = Mapping::open(&file.0).expect("open the empty file");
+        assert!(mapping.is_empty());
+        assert!(!mapping.is_mapped(), "an empty file is read, not mapped");
+    }
+
+    /// Files in `/proc` report a size of 0 but have contents: they must be read, not lost.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_that_reports_no_size_is_still_read() {
+        let mapping = Mapping::open(std::path::Path::new("/proc/self/status")).expect("open");
+        assert!(!mapping.is_mapped());
+        assert!(mapping.starts_with(b"Name:"), "{:?}", &mapping[..16]);
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let path = std::env::temp_dir().join(format!(
+            "mod-alloc-mapping-{}-does-not-exist",
+            std::process::id()
+        ));
+        let error = Mapping::open(&path).expect_err("a missing file cannot be opened");
+        assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn the_heap_fallback_holds_the_same_bytes() {
+        let fallback = Mapping::from_heap(Box::from(&b"not mapped"[..]));
+        assert!(!fallback.is_mapped());
+        assert_eq!(&*fallback, b"not mapped");
+    }
+}
