@@ -38,6 +38,7 @@ san_tests=(
     --test stress_counters --test lifecycle_counters
     # heap profiling under stress, faults, lifecycle (fork included) and hostile input
     --test stress_heap --test reliability_heap_faults --test reliability_heap_lifecycle
+    --test dhat_cross_thread_frees
     --test reliability_hostile_names --test reliability_hostile_env
     --test reliability_no_frame_pointers
     # call sites: many threads, a table that must grow
@@ -75,7 +76,7 @@ leg_frame_pointers() {
 
 leg_asan() {
     step "AddressSanitizer"
-    RUSTFLAGS="-Zsanitizer=address -C force-frame-pointers=yes" RUSTDOCFLAGS="-Zsanitizer=address" \
+    MOD_ALLOC_SANITIZER=address RUSTFLAGS="-Zsanitizer=address -C force-frame-pointers=yes" RUSTDOCFLAGS="-Zsanitizer=address" \
         CARGO_TARGET_DIR="$target_root/asan" \
         cargo +nightly test -q --release -p mod-alloc --all-features --target "$target" \
         "${san_tests[@]}"
@@ -83,7 +84,7 @@ leg_asan() {
 
 leg_tsan() {
     step "ThreadSanitizer (std rebuilt with -Zbuild-std)"
-    RUSTFLAGS="-Zsanitizer=thread -C force-frame-pointers=yes" CARGO_TARGET_DIR="$target_root/tsan" TSAN_OPTIONS="halt_on_error=1" \
+    MOD_ALLOC_SANITIZER=thread RUSTFLAGS="-Zsanitizer=thread -C force-frame-pointers=yes" CARGO_TARGET_DIR="$target_root/tsan" TSAN_OPTIONS="halt_on_error=1" \
         cargo +nightly test -q --release -p mod-alloc --all-features -Zbuild-std --target "$target" \
         "${san_tests[@]}"
 }

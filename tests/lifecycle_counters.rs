@@ -95,8 +95,15 @@ mod fork {
     }
 
     pub fn run() {
-        // Another thread exists at fork time, as in real programs.
-        let busy = std::thread::spawn(|| black_box(vec![0u8; 64]).len());
+        // Another thread exists, and is still running, at fork time, as in real programs. (A
+        // thread that had already finished would be inherited by the child as a finished,
+        // never-joined thread, which ThreadSanitizer reports as a leak.)
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let busy = std::thread::spawn(move || {
+            let len = black_box(vec![0u8; 64]).len();
+            let _ = wait.recv();
+            len
+        });
         // SAFETY: the child only allocates, measures and calls `_exit`.
         let pid = unsafe { fork() };
         assert!(pid >= 0, "fork failed");
@@ -116,6 +123,7 @@ mod fork {
             status, 0,
             "child reported wrong figures or crashed (status {status:#x})"
         );
+        release.send(()).unwrap();
         busy.join().unwrap();
     }
 }
