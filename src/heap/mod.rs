@@ -59,7 +59,7 @@ use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use crate::thread_state::{self, Suspended};
 use clock::{Origin, TickRate};
 use live::LiveBlock;
-use lock::SpinLock;
+use lock::{SpinGuard, SpinLock};
 use points::{hash_frames, Accounting};
 use sysvec::SysVec;
 use thread::{PointCache, SessionInfo, ThreadData, ThreadHeap};
@@ -351,11 +351,7 @@ pub(crate) fn on_alloc(address: usize, size: usize, frames: &[usize]) {
                 } else {
                     data.batch.lost_events += 1;
                 }
-                let full = data.batch.wants_flush();
-                drop(data);
-                if full {
-                    flush_thread(heap);
-                }
+                end_event(heap, data);
                 return;
             }
         }
@@ -413,6 +409,17 @@ fn alloc_through_lock(
     });
 }
 
+/// Releases the calling thread's lock after an event, then applies its batch to the session
+/// if the batch asks for it (the session lock is never taken while holding the thread's).
+#[inline(always)]
+fn end_event(heap: &ThreadHeap, data: SpinGuard<'_, ThreadData>) {
+    let full = data.batch.wants_flush();
+    drop(data);
+    if full {
+        flush_thread(heap);
+    }
+}
+
 /// Applies the calling thread's pending events to the session.
 #[cold]
 #[inline(never)]
@@ -436,11 +443,7 @@ pub(crate) fn on_dealloc(address: usize, size: usize) {
         if let Some(block) = data.live.remove(address) {
             let lifetime = now.saturating_sub(data.origin).saturating_sub(block.birth);
             data.batch.dealloc(block.point, size, lifetime);
-            let full = data.batch.wants_flush();
-            drop(data);
-            if full {
-                flush_thread(heap);
-            }
+            end_event(heap, data);
             return;
         }
     }
@@ -528,11 +531,7 @@ pub(crate) fn after_realloc(
                 data.batch.dealloc(point, old_size, 0);
                 data.batch.lost_events += 1;
             }
-            let full = data.batch.wants_flush();
-            drop(data);
-            if full {
-                flush_thread(heap);
-            }
+            end_event(heap, data);
             return;
         }
     }
