@@ -264,38 +264,52 @@ pub(crate) fn build_document(
         Mode::AdHoc => Some(is_ad_hoc_entry),
     };
     let mut ftbl = vec!["[root]".to_owned()];
-    let mut ftbl_index: HashMap<String, usize> = HashMap::new();
-    let mut symbol_cache: HashMap<usize, Vec<Symbol>> = HashMap::new();
+    // Each address is resolved and formatted once. Its frames (inlined ones first) become
+    // distinct texts, numbered in `texts`; a text gets its `ftbl` index when a program point
+    // first keeps it, so `ftbl` holds exactly the kept frames, in order of first use.
+    let mut texts: Vec<(String, Option<usize>)> = Vec::new();
+    let mut text_ids: HashMap<String, usize> = HashMap::new();
+    let mut frames_at: HashMap<usize, Vec<(usize, bool)>> = HashMap::new();
+    let mut symbols = Vec::new();
     let mut pps: Vec<DhatPp> = Vec::new();
     let mut pp_by_fs: HashMap<Vec<usize>, usize> = HashMap::new();
-    let mut flattened: Vec<(usize, Symbol)> = Vec::new();
+    let mut flattened: Vec<(usize, bool)> = Vec::new();
 
     for pp in &profile.program_points {
         flattened.clear();
         for address in trim.apply(&pp.frames) {
-            let symbols = symbol_cache.entry(address).or_insert_with(|| {
-                let mut symbols = Vec::new();
+            let frames = frames_at.entry(address).or_insert_with(|| {
+                symbols.clear();
                 resolver.resolve(address, &mut symbols);
                 symbols
+                    .iter()
+                    .map(|symbol| {
+                        let text = frame_string(address, symbol);
+                        let id = *text_ids.entry(text).or_insert_with_key(|text| {
+                            texts.push((text.clone(), None));
+                            texts.len() - 1
+                        });
+                        let is_top = top_symbol
+                            .is_some_and(|is_top| symbol.function.as_deref().is_some_and(is_top));
+                        (id, is_top)
+                    })
+                    .collect()
             });
-            flattened.extend(symbols.iter().map(|symbol| (address, symbol.clone())));
+            flattened.extend_from_slice(frames);
         }
-        let first_kept = top_symbol.map_or(0, |is_top| {
-            flattened
-                .iter()
-                .rposition(|(_, symbol)| symbol.function.as_deref().is_some_and(is_top))
-                .unwrap_or(0)
-        });
+        let first_kept = flattened
+            .iter()
+            .rposition(|&(_, is_top)| is_top)
+            .unwrap_or(0);
         let fs: Vec<usize> = flattened[first_kept..]
             .iter()
-            .map(|(address, symbol)| {
-                let text = frame_string(*address, symbol);
-                if let Some(&index) = ftbl_index.get(&text) {
-                    return index;
-                }
-                ftbl.push(text.clone());
-                ftbl_index.insert(text, ftbl.len() - 1);
-                ftbl.len() - 1
+            .map(|&(id, _)| {
+                let (text, index) = &mut texts[id];
+                *index.get_or_insert_with(|| {
+                    // Its index is cached from now on, so the text itself is not needed again.
+                    ftbl.push(core::mem::take(text));
+                    ftbl.len() - 1
+                })
             })
             .collect();
         let entry = DhatPp::from_program_point(pp, fs);
