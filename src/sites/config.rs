@@ -95,7 +95,6 @@ pub(crate) fn parse_buckets(raw: Option<&OsStr>) -> BucketsSetting {
 #[cfg(all(test, not(mod_alloc_loom)))]
 mod tests {
     use super::*;
-    use std::ffi::OsString;
 
     fn parse(text: &str) -> BucketsSetting {
         parse_buckets(Some(OsStr::new(text)))
@@ -184,7 +183,7 @@ mod tests {
     #[test]
     fn non_utf8_falls_back_to_the_default() {
         use std::os::unix::ffi::OsStringExt;
-        let raw = OsString::from_vec(vec![b'6', 0xff, b'4']);
+        let raw = std::ffi::OsString::from_vec(vec![b'6', 0xff, b'4']);
         let setting = parse_buckets(Some(&raw));
         assert_eq!(setting.buckets, DEFAULT_BUCKETS);
         assert!(setting.warning.unwrap().contains("is not valid UTF-8"));

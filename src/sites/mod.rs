@@ -27,7 +27,7 @@
 //! # Unattributed events
 //!
 //! An event gets no site when its walk captured no frame, when its frame list found no room
-//! in the table (see [`table`] for the bounds), or when it gave up waiting for another
+//! in the table (see [`table`](mod@table) for the bounds), or when it gave up waiting for another
 //! thread's claim of its slot. Each reason is counted per thread and reported.
 //!
 //! # Capacity
@@ -124,26 +124,50 @@ pub(crate) fn record(frames: &[usize], size: usize) {
         if !crate::thread_state::recording() {
             return true;
         }
-        let Some(block) = local.block() else {
-            return false;
-        };
-        let (synthetic, synthetic_len) = local.synthetic.get();
-        let frames = if synthetic.is_null() {
-            frames
-        } else {
-            // SAFETY: `with_synthetic_frames` keeps this slice alive while it is installed.
-            unsafe { core::slice::from_raw_parts(synthetic, synthetic_len) }
-        };
-        record_in(block, frames, size as u64);
-        true
+        // The common case: a block, no synthetic frames, and a site this thread has met.
+        if let Some(block) = local.fast_block() {
+            // Acquire: pairs with the Release store in `Session::start` that follows the
+            // sweep, so on a miss the sweep's EMPTY slots are what we probe (a stale view
+            // could duplicate a site).
+            let generation = GENERATION.load(Acquire);
+            if !block.record_cached(generation, frames, size as u64) {
+                record_uncached(block, generation, frames, size as u64);
+            }
+            return true;
+        }
+        record_slow(local, frames, size)
     });
     if done != Ok(true) {
         threads::record_orphan();
     }
 }
 
-#[inline(always)]
-fn record_in(block: &threads::ThreadSites, frames: &[usize], bytes: u64) {
+/// `record` for a thread without a usable fast path: no block yet, a released block, or
+/// synthetic frames installed. `false` if the event reached no block.
+#[cold]
+#[inline(never)]
+fn record_slow(local: &threads::Local, frames: &[usize], size: usize) -> bool {
+    let Some(block) = local.block() else {
+        return false;
+    };
+    let (synthetic, synthetic_len) = local.synthetic();
+    let frames = if synthetic.is_null() {
+        frames
+    } else {
+        // SAFETY: `with_synthetic_frames` keeps this slice alive while it is installed.
+        unsafe { core::slice::from_raw_parts(synthetic, synthetic_len) }
+    };
+    // Acquire: as in `record`.
+    let generation = GENERATION.load(Acquire);
+    if !block.record_cached(generation, frames, size as u64) {
+        record_uncached(block, generation, frames, size as u64);
+    }
+    true
+}
+
+/// Counts an event whose site is not in the thread's cache (or that has no frames).
+#[inline(never)]
+fn record_uncached(block: &threads::ThreadSites, generation: u32, frames: &[usize], bytes: u64) {
     if frames.is_empty() {
         block.record_unattributed(0, Unattributed::NoFrames);
         return;
@@ -152,13 +176,6 @@ fn record_in(block: &threads::ThreadSites, frames: &[usize], bytes: u64) {
         block.record_unattributed(frames.len(), Unattributed::Unplaced);
         return;
     };
-    // Acquire: pairs with the Release store in `Session::start` that follows the sweep, so
-    // the sweep's EMPTY slots are what we probe (a stale view could duplicate a site).
-    let generation = GENERATION.load(Acquire);
-    // A site this thread has met before: no hashing, no shared probe.
-    if block.record_cached(generation, frames, bytes) {
-        return;
-    }
     match table.intern(frames, hash_frames(frames), generation) {
         Ok(site) => block.record_site(generation, site, frames, bytes),
         Err(Unplaced::Full) => block.record_unattributed(frames.len(), Unattributed::Unplaced),
@@ -183,7 +200,7 @@ pub(crate) fn intern(frames: &[usize]) -> Option<SiteId> {
         return None;
     }
     let table = table()?;
-    // Acquire: as in `record_in`.
+    // Acquire: as in `record`.
     let generation = GENERATION.load(Acquire);
     table
         .intern(frames, hash_frames(frames), generation)
@@ -198,7 +215,7 @@ pub(crate) fn site_frames(id: SiteId, out: &mut Vec<usize>) -> bool {
     let Some(slot) = table().and_then(|table| table.slot(id)) else {
         return false;
     };
-    // Acquire: as in `record_in`.
+    // Acquire: as in `record`.
     if !slot.is_ready(GENERATION.load(Acquire)) {
         return false;
     }
@@ -212,12 +229,12 @@ pub(crate) fn with_synthetic_frames<R>(frames: &[usize], f: impl FnOnce() -> R) 
     struct Restore((*const usize, usize));
     impl Drop for Restore {
         fn drop(&mut self) {
-            let _ = LOCAL.try_with(|local| local.synthetic.set(self.0));
+            let _ = LOCAL.try_with(|local| local.replace_synthetic(self.0));
         }
     }
     let installed = (frames.as_ptr(), frames.len().min(MAX_FRAMES));
     let previous = LOCAL
-        .try_with(|local| local.synthetic.replace(installed))
+        .try_with(|local| local.replace_synthetic(installed))
         .unwrap_or((ptr::null(), 0));
     let _restore = Restore(previous);
     f()
@@ -246,7 +263,7 @@ impl Session {
                 g => g + 1,
             };
             // Release: the sweep above happens-before any event that reads this generation
-            // with Acquire (see `record_in`).
+            // with Acquire (see `record`).
             GENERATION.store(next, Release);
             control.baseline = threads::figures();
             // Release: not needed by the hot path (it reloads the generation with Acquire),
@@ -295,7 +312,7 @@ fn create_table(control: &mut Control) -> Option<&'static Table> {
 pub(crate) fn report() -> CallSiteReport {
     let _suspended = Suspended::new();
     let baseline = control().baseline;
-    // Acquire: as in `record_in`; also makes every site published so far visible.
+    // Acquire: as in `record`; also makes every site published so far visible.
     let generation = GENERATION.load(Acquire);
     let mut ids = Vec::new();
     let mut sites = Vec::new();

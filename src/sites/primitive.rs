@@ -2,7 +2,7 @@
 //!
 //! Normal builds use `core`'s. Under `--cfg mod_alloc_loom` the crate's own unit tests swap
 //! in `loom`'s, so the model checker can explore every interleaving of the claim/publish
-//! protocol in [`super::table`]. Only the table's own types use these; the process-wide
+//! protocol in [`super::table`](mod@super::table). Only the table's own types use these; the process-wide
 //! statics in [`super`] need `const` constructors and stay on `core`.
 
 #[cfg(not(all(mod_alloc_loom, test)))]

@@ -7,16 +7,22 @@
 //! (no locked instruction); report code reads every block.
 //!
 //! The cache is also how an event finds its site. It is keyed by the event's frame list:
-//! [`cache_key`] mixes the two innermost frames and the length, and a list may sit in either
-//! of two entries the key picks (two-choice hashing, so a few hundred sites rotating through
-//! one thread rarely evict each other). Each entry remembers its site's slot in the shared
-//! table, and a hit compares the event's frames with that slot's in full, so a key collision
-//! can cost a table lookup but never misattribute an event. Only a miss hashes the frames
-//! and probes the shared table.
+//! [`lookup`] mixes the two innermost frames and the length, and a list may sit in either of
+//! two entries it picks (two-choice hashing, so a few hundred sites rotating through one
+//! thread rarely evict each other). Each entry keeps its own copy of its site's first
+//! [`INLINE_FRAMES`] frames, so a hit compares the event's frames in full against memory the
+//! thread already owns (a 32-byte head with the key and counters, and two lines of frames)
+//! and reads nothing of the shared table unless the list is longer than the copy (its tail
+//! is then compared with the site's slot). A key collision can cost a table lookup but never
+//! misattribute an event. Only a miss hashes the frames and probes the shared table.
+//!
+//! The copy is exact for the whole generation the entry is tagged with: it is taken from the
+//! event that found (or inserted) the site, and a slot's frames change only when a sweep
+//! empties it for a new generation, which makes every entry of the old one stale.
 //!
 //! - An event whose site is in one of its entries adds to that entry. On a miss the event
-//!   takes over one of its two entries (a stale one if there is one, else the one with the
-//!   smaller count), first flushing the entry into its old site's shared counters in the
+//!   takes over one of its two entries (a stale one if there is one, else the one whose last
+//!   event is older), first flushing the entry into its old site's shared counters in the
 //!   table (two relaxed `fetch_add`s).
 //! - An entry is tagged with the capture generation and site id. A report adds the entries of
 //!   its generation to the sites' shared counters; stale entries are ignored and never
@@ -28,13 +34,13 @@
 //! block whose thread has exited (see [`release_current`]) is adopted, with its figures, by
 //! the next thread that needs one: figures are sums, so it does not matter which thread added
 //! what. Until the thread-exit hook calls it, each thread that ever recorded a site keeps its
-//! block (32 KiB of zeroed memory, of which only the entries it uses are touched) for the
-//! life of the process.
+//! block (176 KiB of zeroed memory, of which only the pages of entries it uses are touched)
+//! for the life of the process.
 
-use core::cell::Cell;
+use core::cell::{Cell, UnsafeCell};
 use core::ptr;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64};
 use std::alloc::{GlobalAlloc, Layout, System};
 
 use super::table::Slot;
@@ -44,29 +50,83 @@ use super::SiteId;
 /// rotate through without the table being probed at all.
 const ENTRIES: usize = 1024;
 
-/// One cached site: tag = generation << 32 | site id (0 = no site).
-#[derive(Default)]
-struct Entry {
-    tag: AtomicU64,
+/// Frames an entry keeps a copy of: the default capture depth, so a default-depth hit reads
+/// nothing outside the thread's own block.
+pub(crate) const INLINE_FRAMES: usize = crate::walk::DEFAULT_FRAMES;
+
+/// The longest frame list an entry can be keyed by (its length has 8 bits in the key);
+/// captures are at most [`crate::walk::MAX_FRAMES`] long.
+pub(crate) const MAX_KEYED_FRAMES: usize = 0xff;
+
+/// The cache's entries, split in three arrays so that a hit touches few cache lines: the
+/// entry's head (key and counters: 32 bytes, two to a line) and its frame copy (two lines),
+/// nothing else. The site's tag and slot, which only misses and reports need, live apart.
+struct Entries {
+    heads: [Head; ENTRIES],
+    copies: [FrameCopy; ENTRIES],
+    sites: [SiteRef; ENTRIES],
+}
+
+/// What a hit reads and writes besides the frames.
+#[repr(C, align(32))]
+struct Head {
+    /// See [`Lookup::key`]; 0 when the entry was never used (no list is empty, so 0 matches
+    /// no event).
+    key: AtomicU64,
+    /// Events and bytes counted here since the entry took over its site.
     count: AtomicU64,
     bytes: AtomicU64,
-    /// The site's slot in the table, whose frames a lookup compares (null: none yet).
+    /// The owner's event count (low 32 bits) at the entry's last event: when both of a new
+    /// site's candidates are taken, the one used longer ago gives way. (Keeping the one with
+    /// more events instead would let sites that are no longer used, with large counts, hold
+    /// on to their entries for good, and the sites in use evict each other.)
+    stamp: AtomicU32,
+}
+
+/// The first [`INLINE_FRAMES`] frames of an entry's list, on lines of their own. Only the
+/// thread that owns the block reads or writes them (see the `Sync` impl of [`ThreadSites`]).
+#[repr(C, align(64))]
+struct FrameCopy(UnsafeCell<[usize; INLINE_FRAMES]>);
+
+/// The site an entry counts for.
+struct SiteRef {
+    /// `generation << 32 | site id`, for reports and flushes (0 = no site).
+    tag: AtomicU64,
+    /// The site's slot in the table: flushes add to it, and the frames of lists longer than
+    /// [`INLINE_FRAMES`] are compared with it (null: none yet).
     slot: AtomicPtr<Slot>,
 }
 
-/// Where a frame list may sit in the cache: two entry indices from one multiply. The two
-/// innermost frames tell most sites apart; a collision only costs a table lookup.
+/// Where a frame list may sit in the cache and what it is keyed by there.
+#[derive(Clone, Copy)]
+struct Lookup {
+    /// Its two candidate entries.
+    candidates: [usize; 2],
+    /// `generation << 32 | fingerprint << 8 | length`: an entry whose key differs holds
+    /// another list (or one of another generation) and is passed over without reading its
+    /// frames. The 24-bit fingerprint comes from the two innermost frames. Equal keys still
+    /// need the full comparison of frames.
+    key: u64,
+}
+
+/// The [`Lookup`] of `frames` (1 to [`MAX_KEYED_FRAMES`] of them) in `generation`: one
+/// multiply mixes the two innermost frames and the length.
 #[inline(always)]
-fn cache_key(frames: &[usize]) -> [usize; 2] {
-    let first = frames.first().copied().unwrap_or(0) as u64;
-    let second = frames.get(1).copied().unwrap_or(0) as u64;
-    let mixed =
-        (first ^ second.rotate_left(23) ^ frames.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+fn lookup(generation: u32, frames: &[usize]) -> Lookup {
+    debug_assert!(!frames.is_empty() && frames.len() <= MAX_KEYED_FRAMES);
+    let first = frames[0] as u64;
+    // A one-frame list mixes its frame twice; no branch either way.
+    let second = frames[usize::from(frames.len() > 1)] as u64;
+    let len = frames.len() as u64;
+    let mixed = (first ^ second.rotate_left(23) ^ len).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let mask = ENTRIES as u64 - 1;
-    [
-        ((mixed >> 54) & mask) as usize,
-        ((mixed >> 40) & mask) as usize,
-    ]
+    Lookup {
+        candidates: [
+            ((mixed >> 54) & mask) as usize,
+            ((mixed >> 40) & mask) as usize,
+        ],
+        key: (u64::from(generation) << 32) | (mixed & 0xffff_ff00) | len,
+    }
 }
 
 /// Figures of events that reached no site, and of frames captured.
@@ -128,20 +188,28 @@ impl Figures {
     }
 }
 
-/// Adds `n` to a counter only the calling thread writes.
+/// Adds `n` to a counter only the calling thread writes; returns the new value.
 #[inline(always)]
-fn bump(counter: &AtomicU64, n: u64) {
-    counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+fn bump(counter: &AtomicU64, n: u64) -> u64 {
+    let value = counter.load(Relaxed).wrapping_add(n);
+    counter.store(value, Relaxed);
+    value
 }
 
 /// One thread's site cache and figures.
 pub(crate) struct ThreadSites {
-    entries: [Entry; ENTRIES],
+    entries: Entries,
     figures: Figures,
     in_use: AtomicBool,
     /// Set once before the block is published, never changed.
     next: AtomicPtr<ThreadSites>,
 }
+
+// SAFETY: every field is an atomic except the entries' frame copies, which only the block's
+// owner reads or writes: the thread that set `in_use` (adopting a block synchronises with the
+// previous owner's release, see `acquire` and `release`), or a test that owns a private
+// block. Reports and flushes from other threads read only the atomics.
+unsafe impl Sync for ThreadSites {}
 
 /// Head of the grow-only block list.
 static HEAD: AtomicPtr<ThreadSites> = AtomicPtr::new(ptr::null_mut());
@@ -158,30 +226,41 @@ pub(crate) fn tag(generation: u32, id: SiteId) -> u64 {
 
 impl ThreadSites {
     /// Counts one event of `bytes` whose walk captured `frames`, if this thread's cache holds
-    /// their site in `generation`; `false` (nothing counted) if it does not.
+    /// their site in `generation`; `false` (nothing counted) if it does not, or if `frames`
+    /// is empty or longer than [`MAX_KEYED_FRAMES`].
     #[inline(always)]
     pub(crate) fn record_cached(&self, generation: u32, frames: &[usize], bytes: u64) -> bool {
-        for index in cache_key(frames) {
-            let entry = &self.entries[index];
-            if (entry.tag.load(Relaxed) >> 32) as u32 != generation {
-                continue;
-            }
-            let slot = entry.slot.load(Relaxed);
-            // SAFETY: a non-null entry slot points into the table, which is never freed.
-            if !slot.is_null() && unsafe { &*slot }.is_site_of(generation, frames) {
-                bump(&self.figures.events, 1);
-                bump(&self.figures.frames, frames.len() as u64);
-                bump(&entry.count, 1);
-                bump(&entry.bytes, bytes);
-                return true;
-            }
+        if frames.is_empty() || frames.len() > MAX_KEYED_FRAMES {
+            return false;
         }
-        false
+        let Lookup { candidates, key } = lookup(generation, frames);
+        let entries = &self.entries;
+        // The first candidate is tried first: a new site takes it whenever it is free, so
+        // with few sites this branch is well predicted.
+        let holds = |index: usize| {
+            entries.heads[index].key.load(Relaxed) == key
+                && entries.holds(index, generation, frames)
+        };
+        let [first, second] = candidates;
+        let found = if holds(first) {
+            first
+        } else if holds(second) {
+            second
+        } else {
+            return false;
+        };
+        let now = bump(&self.figures.events, 1);
+        bump(&self.figures.frames, frames.len() as u64);
+        let head = &entries.heads[found];
+        bump(&head.count, 1);
+        bump(&head.bytes, bytes);
+        head.stamp.store(now as u32, Relaxed);
+        true
     }
 
-    /// Counts one event of `bytes` at site `id`, whose slot `slot` holds `frames` (in `table`,
-    /// generation `generation`), after [`ThreadSites::record_cached`] missed: the site takes
-    /// over one of its two entries.
+    /// Counts one event of `bytes` at site `id`, whose slot `slot` holds `frames` (1 to
+    /// [`MAX_KEYED_FRAMES`] of them) in `generation`, after [`ThreadSites::record_cached`]
+    /// missed: the site takes over one of its two entries.
     #[inline(never)]
     pub(crate) fn record_site(
         &self,
@@ -190,41 +269,99 @@ impl ThreadSites {
         frames: &[usize],
         bytes: u64,
     ) {
-        bump(&self.figures.events, 1);
+        let now = bump(&self.figures.events, 1) as u32;
         bump(&self.figures.frames, frames.len() as u64);
-        let [first, second] = cache_key(frames).map(|index| &self.entries[index]);
-        let stale = |entry: &Entry| (entry.tag.load(Relaxed) >> 32) as u32 != generation;
-        let entry = if stale(first) {
+        if frames.is_empty() || frames.len() > MAX_KEYED_FRAMES {
+            // Not cachable: straight to the site's shared counters.
+            slot.count.fetch_add(1, Relaxed);
+            slot.bytes.fetch_add(bytes, Relaxed);
+            return;
+        }
+        let entries = &self.entries;
+        let Lookup { candidates, key } = lookup(generation, frames);
+        let [first, second] = candidates;
+        let stale =
+            |index: usize| (entries.sites[index].tag.load(Relaxed) >> 32) as u32 != generation;
+        let idle = |index: usize| now.wrapping_sub(entries.heads[index].stamp.load(Relaxed));
+        let index = if stale(first) {
             first
-        } else if stale(second) || second.count.load(Relaxed) < first.count.load(Relaxed) {
+        } else if stale(second) || idle(second) > idle(first) {
             second
         } else {
             first
         };
-        take_over(entry, generation, tag(generation, id), slot, bytes);
+        entries.take_over(index, generation, key, (id, slot), frames, bytes);
+        entries.heads[index].stamp.store(now, Relaxed);
     }
 }
 
-/// Flushes `entry` to its site's shared counters (if it is of this generation) and reuses it
-/// for the site `wanted` (a tag) whose slot is `slot`, counting one event of `bytes`.
-#[inline(always)]
-fn take_over(entry: &Entry, generation: u32, wanted: u64, slot: &Slot, bytes: u64) {
-    let old = entry.tag.load(Relaxed);
-    if old != 0 && (old >> 32) as u32 == generation {
-        let old_slot = entry.slot.load(Relaxed);
-        // SAFETY: an entry tagged with a site of this generation was given that site's
-        // slot by `record_site`; slots live as long as the table, which is never freed.
-        if let Some(old_slot) = unsafe { old_slot.as_ref() } {
-            old_slot.count.fetch_add(entry.count.load(Relaxed), Relaxed);
-            old_slot.bytes.fetch_add(entry.bytes.load(Relaxed), Relaxed);
+impl Entries {
+    /// Whether entry `index`, whose key matched that of `frames` in `generation`, holds
+    /// exactly `frames`. The copy is compared first; a longer list's tail is compared with
+    /// the site's slot.
+    #[inline(always)]
+    fn holds(&self, index: usize, generation: u32, frames: &[usize]) -> bool {
+        // SAFETY: only this block's owner, the calling thread, touches frame copies (see the
+        // `Sync` impl of `ThreadSites`), and it holds no other reference to this one.
+        let copy = unsafe { &*self.copies[index].0.get() };
+        let inline = frames.len().min(INLINE_FRAMES);
+        // Branch-free: equal lists (the common case on a hot site) read every frame anyway.
+        let difference = copy[..inline]
+            .iter()
+            .zip(&frames[..inline])
+            .fold(0, |difference, (&kept, &frame)| difference | (kept ^ frame));
+        if difference != 0 {
+            return false;
         }
+        frames.len() <= INLINE_FRAMES || self.tail_matches(index, generation, frames)
     }
-    entry.count.store(0, Relaxed);
-    entry.bytes.store(0, Relaxed);
-    entry.tag.store(wanted, Relaxed);
-    entry.slot.store(slot as *const Slot as *mut Slot, Relaxed);
-    bump(&entry.count, 1);
-    bump(&entry.bytes, bytes);
+
+    /// For a list longer than the copy: whether the site's slot holds the same list.
+    #[cold]
+    #[inline(never)]
+    fn tail_matches(&self, index: usize, generation: u32, frames: &[usize]) -> bool {
+        let slot = self.sites[index].slot.load(Relaxed);
+        // SAFETY: an entry with a key was given its site's slot by `take_over`; slots live as
+        // long as the table, which is never freed.
+        unsafe { slot.as_ref() }.is_some_and(|slot| slot.is_site_of(generation, frames))
+    }
+
+    /// Flushes entry `index` to its site's shared counters (if it is of this generation) and
+    /// reuses it for site `id` of `generation`, whose slot `slot` holds `frames` (keyed by
+    /// `key`), counting one event of `bytes`.
+    #[inline(always)]
+    fn take_over(
+        &self,
+        index: usize,
+        generation: u32,
+        key: u64,
+        (id, slot): (SiteId, &Slot),
+        frames: &[usize],
+        bytes: u64,
+    ) {
+        let head = &self.heads[index];
+        let site = &self.sites[index];
+        let old = site.tag.load(Relaxed);
+        if old != 0 && (old >> 32) as u32 == generation {
+            let old_slot = site.slot.load(Relaxed);
+            // SAFETY: an entry tagged with a site of this generation was given that site's
+            // slot by `take_over`; slots live as long as the table, which is never freed.
+            if let Some(old_slot) = unsafe { old_slot.as_ref() } {
+                old_slot.count.fetch_add(head.count.load(Relaxed), Relaxed);
+                old_slot.bytes.fetch_add(head.bytes.load(Relaxed), Relaxed);
+            }
+        }
+        let inline = frames.len().min(INLINE_FRAMES);
+        // SAFETY: only this block's owner, the calling thread, touches frame copies, and it
+        // holds no other reference to this one.
+        let copy = unsafe { &mut *self.copies[index].0.get() };
+        copy[..inline].copy_from_slice(&frames[..inline]);
+        head.count.store(1, Relaxed);
+        head.bytes.store(bytes, Relaxed);
+        site.tag.store(tag(generation, id), Relaxed);
+        site.slot.store(slot as *const Slot as *mut Slot, Relaxed);
+        head.key.store(key, Relaxed);
+    }
 }
 
 impl ThreadSites {
@@ -237,7 +374,7 @@ impl ThreadSites {
             Unattributed::NoFrames => bump(&self.figures.zero_frames, 1),
             Unattributed::Unplaced => bump(&self.figures.unplaced, 1),
             Unattributed::Busy => bump(&self.figures.busy, 1),
-        }
+        };
     }
 }
 
@@ -281,15 +418,21 @@ pub(crate) fn figures() -> EventFigures {
 /// Calls `f(site, count, bytes)` for every cached entry of `generation`.
 pub(crate) fn for_each_cached(generation: u32, mut f: impl FnMut(SiteId, u64, u64)) {
     for block in blocks() {
-        for entry in &block.entries {
-            let tag = entry.tag.load(Relaxed);
-            if tag != 0 && (tag >> 32) as u32 == generation {
-                f(
-                    SiteId(tag as u32),
-                    entry.count.load(Relaxed),
-                    entry.bytes.load(Relaxed),
-                );
-            }
+        for_each_entry(block, generation, &mut f);
+    }
+}
+
+/// Calls `f(site, count, bytes)` for every entry of `block` cached in `generation`.
+fn for_each_entry(block: &ThreadSites, generation: u32, mut f: impl FnMut(SiteId, u64, u64)) {
+    let entries = &block.entries;
+    for (site, head) in entries.sites.iter().zip(&entries.heads) {
+        let tag = site.tag.load(Relaxed);
+        if tag != 0 && (tag >> 32) as u32 == generation {
+            f(
+                SiteId(tag as u32),
+                head.count.load(Relaxed),
+                head.bytes.load(Relaxed),
+            );
         }
     }
 }
@@ -337,9 +480,13 @@ fn release(block: &ThreadSites) {
 
 /// The calling thread's call-site state.
 pub(crate) struct Local {
+    /// The thread's block while events may take the fast path: acquired, not released, and
+    /// no synthetic frames installed. Null otherwise, which sends events to the slow path
+    /// (see `super::record`), so a hit tests one pointer instead of three conditions.
+    fast: Cell<*const ThreadSites>,
     block: Cell<*const ThreadSites>,
     /// Synthetic frames replacing the walk, for tests (see `super::with_synthetic_frames`).
-    pub(crate) synthetic: Cell<(*const usize, usize)>,
+    synthetic: Cell<(*const usize, usize)>,
 }
 
 /// A non-null, never-dereferenced marker for "this thread has released its block".
@@ -349,6 +496,7 @@ thread_local! {
     // Const-initialised with no destructor: safe to reach from inside the allocator.
     pub(crate) static LOCAL: Local = const {
         Local {
+            fast: Cell::new(ptr::null()),
             block: Cell::new(ptr::null()),
             synthetic: Cell::new((ptr::null(), 0)),
         }
@@ -356,8 +504,16 @@ thread_local! {
 }
 
 impl Local {
-    /// This thread's block, acquired on first use. `None` after release or without memory.
+    /// This thread's block if an event may skip every check of [`Local::block`] and
+    /// [`Local::synthetic`].
     #[inline(always)]
+    pub(crate) fn fast_block(&self) -> Option<&'static ThreadSites> {
+        // SAFETY: `fast` is null or was copied from `block` while that held a real block,
+        // which was stored from a `&'static ThreadSites`.
+        unsafe { self.fast.get().as_ref() }
+    }
+
+    /// This thread's block, acquired on first use. `None` after release or without memory.
     pub(crate) fn block(&self) -> Option<&'static ThreadSites> {
         let block = self.block.get();
         if block.is_null() {
@@ -375,7 +531,27 @@ impl Local {
     fn acquire_block(&self) -> Option<&'static ThreadSites> {
         let block = acquire()?;
         self.block.set(block);
+        self.refresh_fast();
         Some(block)
+    }
+
+    /// The installed synthetic frames (a null pointer when there are none).
+    pub(crate) fn synthetic(&self) -> (*const usize, usize) {
+        self.synthetic.get()
+    }
+
+    /// Installs synthetic frames (or, with a null pointer, removes them); returns the old.
+    pub(crate) fn replace_synthetic(&self, frames: (*const usize, usize)) -> (*const usize, usize) {
+        let previous = self.synthetic.replace(frames);
+        self.refresh_fast();
+        previous
+    }
+
+    /// Recomputes `fast` after `block` or `synthetic` changed.
+    fn refresh_fast(&self) {
+        let block = self.block.get();
+        let usable = !block.is_null() && block != RELEASED && self.synthetic.get().0.is_null();
+        self.fast.set(if usable { block } else { ptr::null() });
     }
 }
 
@@ -387,6 +563,7 @@ pub(crate) fn release_current() {
         let block = local.block.get();
         if !block.is_null() && block != RELEASED {
             local.block.set(RELEASED);
+            local.refresh_fast();
             // SAFETY: stored from a `&'static ThreadSites`.
             release(unsafe { &*block });
         }
@@ -397,6 +574,7 @@ pub(crate) fn release_current() {
 mod tests {
     use super::super::table::{hash_frames, Table};
     use super::*;
+    use std::collections::HashMap;
 
     /// A zeroed block of the caller's own, outside the process-wide list.
     fn private_block() -> Box<ThreadSites> {
@@ -410,7 +588,7 @@ mod tests {
         }
     }
 
-    /// What `super::record_in` does with a site, minus the thread-local plumbing.
+    /// What `super::record` does with a site, minus the thread-local plumbing.
     fn record(block: &ThreadSites, table: &Table, generation: u32, frames: &[usize], bytes: u64) {
         if !block.record_cached(generation, frames, bytes) {
             let site = table
@@ -443,14 +621,11 @@ mod tests {
         table.for_each_site(generation, |id, slot| {
             totals.insert(id, (slot.count.load(Relaxed), slot.bytes.load(Relaxed)));
         });
-        for entry in &block.entries {
-            let tag = entry.tag.load(Relaxed);
-            if (tag >> 32) as u32 == generation {
-                let total = totals.get_mut(&SiteId(tag as u32)).unwrap();
-                total.0 += entry.count.load(Relaxed);
-                total.1 += entry.bytes.load(Relaxed);
-            }
-        }
+        for_each_entry(&block, generation, |id, count, bytes| {
+            let total = totals.get_mut(&id).unwrap();
+            total.0 += count;
+            total.1 += bytes;
+        });
         let rounds = rounds as u64;
         for site in 0..sites {
             let frames = list(site);
@@ -480,5 +655,98 @@ mod tests {
         assert!(!block.record_cached(1, &[0x10, 0x20, 0x31], 8));
         table.sweep();
         assert!(!block.record_cached(2, &frames, 8));
+    }
+
+    /// Every site's total: its slot's counters plus the block's entries of `generation`.
+    fn totals(block: &ThreadSites, table: &Table, generation: u32) -> HashMap<Vec<usize>, u64> {
+        let mut by_id = HashMap::new();
+        table.for_each_site(generation, |id, slot| {
+            by_id.insert(id, slot.count.load(Relaxed));
+        });
+        for_each_entry(block, generation, |id, count, _| {
+            *by_id.get_mut(&id).unwrap() += count;
+        });
+        let mut by_frames = HashMap::new();
+        for (id, count) in by_id {
+            let mut frames = Vec::new();
+            table.slot(id).unwrap().copy_frames(&mut frames);
+            by_frames.insert(frames, count);
+        }
+        by_frames
+    }
+
+    #[test]
+    fn lists_longer_than_the_copy_are_told_apart_by_their_tails() {
+        let table = Table::new(64).unwrap();
+        let block = private_block();
+        // Equal in the copied frames (so also in key and candidates), different at frame 18.
+        let first: Vec<usize> = (1..=20).map(|i| 0x1000 * i).collect();
+        let mut second = first.clone();
+        second[17] += 8;
+        for _ in 0..3 {
+            record(&block, &table, 1, &first, 1);
+        }
+        for _ in 0..2 {
+            record(&block, &table, 1, &second, 1);
+        }
+        assert!(block.record_cached(1, &first, 1));
+        assert!(block.record_cached(1, &second, 1));
+        let totals = totals(&block, &table, 1);
+        assert_eq!(totals.len(), 2);
+        assert_eq!(totals[&first], 4);
+        assert_eq!(totals[&second], 3);
+    }
+
+    #[test]
+    fn idle_entries_give_way_to_sites_in_use() {
+        let table = Table::new(64).unwrap();
+        let block = private_block();
+        // Same two innermost frames and length: one key, one pair of candidate entries.
+        let idle = [0x10, 0x20, 1];
+        let busy = [[0x10, 0x20, 2], [0x10, 0x20, 3]];
+        for _ in 0..100 {
+            record(&block, &table, 1, &idle, 1);
+        }
+        // The idle site has many more events than either busy one, yet after the first
+        // round both busy sites stay cached.
+        let rounds = 10;
+        let mut misses_after_first_round = 0;
+        for round in 0..rounds {
+            for frames in &busy {
+                if !block.record_cached(1, frames, 1) {
+                    if round > 0 {
+                        misses_after_first_round += 1;
+                    }
+                    let site = table.intern(frames, hash_frames(frames), 1).unwrap();
+                    block.record_site(1, site, frames, 1);
+                }
+            }
+        }
+        assert_eq!(misses_after_first_round, 0);
+        let totals = totals(&block, &table, 1);
+        assert_eq!(totals[&idle[..]], 100);
+        assert_eq!(totals[&busy[0][..]], rounds);
+        assert_eq!(totals[&busy[1][..]], rounds);
+    }
+
+    #[test]
+    fn the_fast_path_is_taken_only_with_a_block_and_no_synthetic_frames() {
+        std::thread::spawn(|| {
+            LOCAL.with(|local| {
+                assert!(local.fast_block().is_none(), "no block yet");
+                let block = local.block().unwrap();
+                assert!(ptr::eq(local.fast_block().unwrap(), block));
+                let frames = [1usize, 2];
+                local.replace_synthetic((frames.as_ptr(), frames.len()));
+                assert!(local.fast_block().is_none(), "synthetic frames installed");
+                local.replace_synthetic((ptr::null(), 0));
+                assert!(ptr::eq(local.fast_block().unwrap(), block));
+                release_current();
+                assert!(local.fast_block().is_none(), "block released");
+                assert!(local.block().is_none());
+            });
+        })
+        .join()
+        .unwrap();
     }
 }

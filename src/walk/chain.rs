@@ -80,7 +80,7 @@ pub(crate) fn walk_chain<M: StackMemory>(
     // aligned record inside the range, `below` its `records_below`.
     let mut fp = first_fp;
     let mut below = records_below(last_record, fp);
-    let mut caller_fp = loop {
+    let caller_fp = loop {
         let caller_fp = memory.read_word(fp);
         let return_address = clean(memory.read_word(fp + WORD_BYTES));
         if return_address == 0 {
@@ -96,23 +96,52 @@ pub(crate) fn walk_chain<M: StackMemory>(
         }
         (fp, below) = (caller_fp, caller_below);
     };
-    // Phase 2: everything after the first kept frame, with the same invariant.
-    let mut written = 1;
-    while written < frames.len() {
+    // Phase 2: everything after the first kept frame.
+    let step = Step {
+        last_record,
+        clean,
+        fp_below: below,
+        caller_fp,
+    };
+    1 + follow(memory, step, &mut frames[1..])
+}
+
+/// Where phase 2 of [`walk_chain`] starts: the first kept record's `records_below` and its
+/// saved frame pointer, not yet checked.
+#[derive(Clone, Copy)]
+struct Step {
+    last_record: usize,
+    clean: CleanAddress,
+    fp_below: usize,
+    caller_fp: usize,
+}
+
+/// Phase 2 of [`walk_chain`]: writes the return addresses of the records above the first
+/// kept one into `frames`, checking each saved frame pointer with one comparison. Returns how
+/// many were written.
+#[inline(always)]
+fn follow<M: StackMemory>(memory: &M, step: Step, frames: &mut [usize]) -> usize {
+    let Step {
+        last_record,
+        clean,
+        mut fp_below,
+        mut caller_fp,
+    } = step;
+    for (written, slot) in frames.iter_mut().enumerate() {
         let caller_below = records_below(last_record, caller_fp);
-        if caller_below >= below {
-            break;
+        if caller_below >= fp_below {
+            return written;
         }
-        (fp, below) = (caller_fp, caller_below);
+        let fp = caller_fp;
+        fp_below = caller_below;
         caller_fp = memory.read_word(fp);
         let return_address = clean(memory.read_word(fp + WORD_BYTES));
         if return_address == 0 {
-            break;
+            return written;
         }
-        frames[written] = return_address;
-        written += 1;
+        *slot = return_address;
     }
-    written
+    frames.len()
 }
 
 /// How many whole records `fp` lies below `last_record` (which is 16-byte aligned), when

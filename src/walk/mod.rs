@@ -182,18 +182,27 @@ pub(crate) const DEFAULT_FRAMES: usize = 16;
 /// [`calibrating`] is true.
 #[inline(never)]
 pub(crate) fn capture(frames: &mut [usize]) -> usize {
-    if CALIBRATION.load(Ordering::Acquire) != CALIBRATED {
+    // One load decides the common case: calibrated and no observer installed.
+    let mode = MODE.load(Ordering::Acquire);
+    if mode & UNCALIBRATED != 0 {
         if calibrating() {
             learn_from_probe();
             return 0;
         }
         calibrate();
     }
-    let learned = LEARNED_COUNT.load(Ordering::Acquire);
-    let written = walk_from_here(frames, |ra| is_allocator_return(ra, learned));
-    testing::notify_observer(frames, written);
+    let written = walk_from_here(frames, is_allocator_return);
+    if mode & OBSERVED != 0 {
+        testing::notify_observer(frames, written);
+    }
     written
 }
+
+/// What [`capture`] must do besides walking: a set bit sends it off its fast path. Bits:
+/// [`UNCALIBRATED`] until calibration is over, [`OBSERVED`] while a test observer is installed.
+static MODE: AtomicU8 = AtomicU8::new(UNCALIBRATED);
+const UNCALIBRATED: u8 = 1;
+const OBSERVED: u8 = 2;
 
 /// Captures the calling stack outside the allocator (a profile's start, an ad hoc event):
 /// nothing is skipped by calibration, only the first `skip` return addresses, which belong to
@@ -216,12 +225,19 @@ fn walk_from_here(frames: &mut [usize], skip_leading: impl FnMut(usize) -> bool)
     if fp == 0 {
         return 0;
     }
-    let Some(high) = stack_top_above(sp) else {
-        return 0;
-    };
-    let depth = frames.len().min(MAX_FRAMES);
+    // 0 when the stack is not known: a range with no room for a record, which ends the walk
+    // before it reads anything.
+    let high = stack_top_above(sp);
     let range = StackRange { low: sp, high };
     let clean = arch::clean_return_address;
+    // At the default depth the buffer's length is made a constant, so the compiler unrolls
+    // the walk's loop (no counter, no register shuffling between steps) and drops the
+    // length checks: most captures are default-depth ones.
+    if frames.len() == DEFAULT_FRAMES {
+        let frames = &mut frames[..DEFAULT_FRAMES];
+        return walk_chain(&LiveStack, range, fp, skip_leading, clean, frames);
+    }
+    let depth = frames.len().min(MAX_FRAMES);
     walk_chain(
         &LiveStack,
         range,
@@ -232,26 +248,105 @@ fn walk_from_here(frames: &mut [usize], skip_leading: impl FnMut(usize) -> bool)
     )
 }
 
-/// Return addresses inside the allocator's own code, learned by [`calibrate`]. Written by the
-/// calibrating thread only, then published through [`LEARNED_COUNT`].
-static LEARNED: [AtomicUsize; LEARNED_CAPACITY] = [NO_ADDRESS; LEARNED_CAPACITY];
-const LEARNED_CAPACITY: usize = 12;
-#[allow(clippy::declare_interior_mutable_const)] // array initialiser
-const NO_ADDRESS: AtomicUsize = AtomicUsize::new(0);
-static LEARNED_COUNT: AtomicUsize = AtomicUsize::new(0);
+/// Return addresses inside the allocator's own code, learned by [`calibrate`]. Written only
+/// while calibrating, then published by the Release store that clears [`UNCALIBRATED`].
+static LEARNED: ReturnSet = ReturnSet::new();
 
-/// Calibration state: how many attempts have started, or [`CALIBRATED`].
+/// Calibration attempts started so far.
 static CALIBRATION: AtomicU8 = AtomicU8::new(0);
-const CALIBRATED: u8 = u8::MAX;
 /// Attempts that learned nothing (no capture ran inside the probes, for example because no
 /// capture was active yet) are retried this many times, then the walker stops trying.
 const CALIBRATION_ATTEMPTS: u8 = 3;
 
+/// A small set of return addresses, asked about on every capture: open addressing with
+/// linear probing from [`ReturnSet::home`], 0 marking an empty slot, so a question costs
+/// one or two loads however many addresses it holds. At most [`ReturnSet::CAPACITY`] slots
+/// are ever filled, far fewer than there are, so every probe sequence soon meets an empty
+/// slot.
+struct ReturnSet {
+    slots: [AtomicUsize; ReturnSet::SLOTS],
+    /// Slots reserved so far.
+    len: AtomicUsize,
+}
+
+impl ReturnSet {
+    const SLOTS: usize = 64;
+    const CAPACITY: usize = 12;
+
+    const fn new() -> ReturnSet {
+        #[allow(clippy::declare_interior_mutable_const)] // array initialiser
+        const EMPTY: AtomicUsize = AtomicUsize::new(0);
+        ReturnSet {
+            slots: [EMPTY; ReturnSet::SLOTS],
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Where probing for `address` starts: the top bits of a multiplicative hash, so
+    /// addresses that differ only in low bits spread out.
+    #[inline(always)]
+    fn home(address: usize) -> usize {
+        const SLOT_BITS: u32 = ReturnSet::SLOTS.trailing_zeros();
+        ((address as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOT_BITS)) as usize
+    }
+
+    /// Whether `address` (not 0) is in the set.
+    #[inline(always)]
+    fn contains(&self, address: usize) -> bool {
+        let mut index = ReturnSet::home(address);
+        loop {
+            let known = self.slots[index].load(Ordering::Relaxed);
+            if known == address {
+                return true;
+            }
+            if known == 0 {
+                return false;
+            }
+            index = (index + 1) % ReturnSet::SLOTS;
+        }
+    }
+
+    /// Adds `address`, unless it is 0, already there, or the set is full. Two calibrations
+    /// may run at once (a second thread can start the next attempt), so slots are reserved
+    /// and claimed atomically.
+    fn insert(&self, address: usize) {
+        if address == 0 || self.contains(address) {
+            return;
+        }
+        let reserved = self
+            .len
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |len| {
+                (len < ReturnSet::CAPACITY).then_some(len + 1)
+            });
+        if reserved.is_err() {
+            return;
+        }
+        let mut index = ReturnSet::home(address);
+        loop {
+            match self.slots[index].compare_exchange(
+                0,
+                address,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(existing) if existing == address => return,
+                Err(_) => index = (index + 1) % ReturnSet::SLOTS,
+            }
+        }
+    }
+
+    /// Addresses held (or being inserted).
+    fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+}
+
+/// Whether `address` (never 0: a walk stops at a zero return address) is a learned return
+/// address inside the allocator.
 #[inline(always)]
-fn is_allocator_return(address: usize, learned: usize) -> bool {
-    LEARNED[..learned.min(LEARNED_CAPACITY)]
-        .iter()
-        .any(|known| known.load(Ordering::Relaxed) == address)
+fn is_allocator_return(address: usize) -> bool {
+    LEARNED.contains(address)
 }
 
 /// Whether this thread is running the calibration probes: a capture made now must return 0
@@ -284,10 +379,11 @@ fn calibrate() {
         run_probes();
         let _ = STACK.try_with(|cache| cache.calibrating.set(false));
     }
-    let done =
-        !marked || LEARNED_COUNT.load(Ordering::Acquire) > 0 || attempt + 1 == CALIBRATION_ATTEMPTS;
+    let done = !marked || LEARNED.len() > 0 || attempt + 1 == CALIBRATION_ATTEMPTS;
     if done {
-        CALIBRATION.store(CALIBRATED, Ordering::Release);
+        // Release: publishes the learned set to every capture that loads the mode with
+        // Acquire and finds calibration over.
+        MODE.fetch_and(!UNCALIBRATED, Ordering::Release);
     }
 }
 
@@ -348,8 +444,10 @@ fn is_probe_return(address: usize) -> bool {
 }
 
 /// Inside a probe's allocation: remembers the return addresses between `capture` and the probe.
-/// Inlined into `capture`, so the walk starts at `capture`'s own record.
-#[inline(always)]
+/// Kept out of `capture`, whose frame stays small; its own first return address (into
+/// `capture`) is learned too, harmlessly: no capture's walk ever meets it.
+#[cold]
+#[inline(never)]
 fn learn_from_probe() {
     let mut raw = [0usize; 16];
     let written = walk_from_here(&mut raw, |_| false);
@@ -357,11 +455,7 @@ fn learn_from_probe() {
         return;
     };
     for &address in &raw[..probe] {
-        let count = LEARNED_COUNT.load(Ordering::Relaxed);
-        if count < LEARNED_CAPACITY && !is_allocator_return(address, count) {
-            LEARNED[count].store(address, Ordering::Relaxed);
-            LEARNED_COUNT.store(count + 1, Ordering::Release);
-        }
+        LEARNED.insert(address);
     }
 }
 
@@ -400,20 +494,19 @@ thread_local! {
 /// Set once any walk met a stack outside its thread's known stack.
 static FOREIGN_STACK_SEEN: AtomicBool = AtomicBool::new(false);
 
-/// The top of the stack `sp` is on, if it is this thread's known stack.
+/// The top of the stack `sp` is on if it is this thread's known stack, else 0.
 #[inline(always)]
-fn stack_top_above(sp: usize) -> Option<usize> {
+fn stack_top_above(sp: usize) -> usize {
     STACK
         .try_with(|cache| {
             let (low, high) = (cache.low.get(), cache.high.get());
             if low <= sp && sp < high {
-                Some(high)
+                high
             } else {
-                stack_top_slow(cache, sp)
+                stack_top_slow(cache, sp).unwrap_or(0)
             }
         })
-        .ok()
-        .flatten()
+        .unwrap_or(0)
 }
 
 /// First use on this thread, or a stack pointer outside the cached range.
@@ -513,4 +606,72 @@ fn self_test_inner() -> bool {
     let middle = self_test_middle as fn() -> bool as usize;
     let outer = self_test_outer as fn() -> bool as usize;
     written >= 2 && returns_into(frames[0], middle) && returns_into(frames[1], outer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `count` addresses whose probing starts at slot `home`.
+    fn homing_at(home: usize, count: usize) -> Vec<usize> {
+        (0x1000usize..)
+            .step_by(16)
+            .filter(|&address| ReturnSet::home(address) == home)
+            .take(count)
+            .collect()
+    }
+
+    #[test]
+    fn a_return_set_finds_addresses_past_collisions_and_across_the_end() {
+        for home in [5, ReturnSet::SLOTS - 1] {
+            let set = ReturnSet::new();
+            let same_home = homing_at(home, 4);
+            for &address in &same_home[..3] {
+                set.insert(address);
+            }
+            for &address in &same_home[..3] {
+                assert!(set.contains(address), "{address:#x} from slot {home}");
+            }
+            assert!(!set.contains(same_home[3]));
+            // Repeats and 0 take no room.
+            set.insert(same_home[1]);
+            set.insert(0);
+            assert_eq!(set.len(), 3);
+        }
+    }
+
+    #[test]
+    fn a_full_return_set_keeps_what_it_has_and_refuses_more() {
+        let set = ReturnSet::new();
+        let many = homing_at(9, ReturnSet::CAPACITY + 4);
+        for &address in &many {
+            set.insert(address);
+        }
+        assert_eq!(set.len(), ReturnSet::CAPACITY);
+        for (i, &address) in many.iter().enumerate() {
+            assert_eq!(
+                set.contains(address),
+                i < ReturnSet::CAPACITY,
+                "address {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn return_sets_filled_from_two_threads_hold_every_address_once() {
+        let set = ReturnSet::new();
+        let addresses = homing_at(20, 8);
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| addresses.iter().for_each(|&address| set.insert(address)));
+            }
+        });
+        assert!(addresses.iter().all(|&address| set.contains(address)));
+        let filled = set
+            .slots
+            .iter()
+            .filter(|slot| slot.load(Ordering::Relaxed) != 0)
+            .count();
+        assert_eq!(filled, addresses.len());
+    }
 }

@@ -14,9 +14,16 @@ static OBSERVER: AtomicUsize = AtomicUsize::new(0);
 /// Installs (or, with `None`, removes) the observer of every capture.
 pub fn set_capture_observer(observer: Option<CaptureObserver>) {
     OBSERVER.store(observer.map_or(0, |f| f as usize), Ordering::Release);
+    // `capture` looks at the observer only while this bit is set, so without one it pays
+    // nothing beyond the mode load it makes anyway.
+    if observer.is_some() {
+        super::MODE.fetch_or(super::OBSERVED, Ordering::Release);
+    } else {
+        super::MODE.fetch_and(!super::OBSERVED, Ordering::Release);
+    }
 }
 
-/// Called by `capture` after each walk: one relaxed load when no observer is installed.
+/// Called by `capture` after each walk while the observer bit is set.
 #[inline(always)]
 pub(super) fn notify_observer(frames: &[usize], written: usize) {
     let raw = OBSERVER.load(Ordering::Relaxed);
@@ -71,7 +78,7 @@ pub fn allocate_in_library_address() -> usize {
 
 /// How many allocator return addresses calibration has learned.
 pub fn learned_allocator_returns() -> usize {
-    super::LEARNED_COUNT.load(Ordering::Acquire)
+    super::LEARNED.len()
 }
 
 /// See `walk::frame_pointers_look_missing`.
