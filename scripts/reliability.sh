@@ -35,7 +35,7 @@ san_tests=(
     # tier 1: counters, windows, thread lifecycle, an inner allocator that fails
     --test counters_workloads --test counters_window --test counters_thread_scope
     --test counters_many_threads --test counters_thread_lifecycle --test counters_failing_inner
-    --test stress_counters --test lifecycle_counters
+    --test stress_counters --test lifecycle_counters --test counters_readers_during_exit
     # heap profiling under stress, faults, lifecycle (fork included) and hostile input
     --test stress_heap --test reliability_heap_faults --test reliability_heap_lifecycle
     --test dhat_cross_thread_frees

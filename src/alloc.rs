@@ -4,6 +4,12 @@
 //! nothing recorded; otherwise the event goes to the calling thread's counters. Nothing here
 //! takes a lock, allocates, or can panic.
 //!
+//! The common case of an event is a few instructions inlined next to the inner call, with no
+//! call of its own ([`thread_state::record_alloc`] and its siblings). Everything rare (a
+//! thread's first event, a suspended thread, a peak to raise, a drift to publish) is in cold
+//! functions, entered so that `alloc` and `dealloc` still end in a tail call: the fast path
+//! keeps no register alive across a call it does not need.
+//!
 //! With `backtraces`, `alloc`, `alloc_zeroed` and `realloc` then check one relaxed flag; while
 //! a [`crate::Profiler`] runs they walk the stack from inside the method into a buffer on the
 //! stack and count the event at that call site (`crate::sites`). A `realloc` is charged to
@@ -76,12 +82,33 @@ fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
 /// calibration expects.
 #[inline(always)]
 fn record_allocation(ptr: *mut u8, size: usize) -> *mut u8 {
-    if !ptr.is_null() {
-        thread_state::record_alloc(size);
-        #[cfg(feature = "backtraces")]
-        record_new_block(ptr, size, true);
+    if ptr.is_null() {
+        return ptr;
     }
+    // The rare case hands `ptr` through the cold function, so without `backtraces` it is a
+    // tail call and the common case needs no register kept across a call.
+    let ptr = if thread_state::record_alloc(size) {
+        ptr
+    } else {
+        thread_state::alloc_slow(ptr, size)
+    };
+    #[cfg(feature = "backtraces")]
+    record_new_block(ptr, size, true);
     ptr
+}
+
+/// The rare case of `dealloc`: the event needs the slow path, then the memory goes back. Cold
+/// and out of line, so `dealloc` ends in a tail call to the inner allocator either way.
+///
+/// # Safety
+///
+/// As for [`GlobalAlloc::dealloc`] on `inner`.
+#[cold]
+#[inline(never)]
+unsafe fn dealloc_slow<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) {
+    thread_state::dealloc_slow(layout.size());
+    // SAFETY: the caller guarantees `ptr` came from `inner` with `layout`.
+    unsafe { inner.dealloc(ptr, layout) };
 }
 
 /// A global allocator that counts every call it forwards to an inner allocator.
@@ -183,10 +210,14 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for ModAlloc<A> {
             crate::heap::on_dealloc(ptr as usize, layout.size());
         }
         // A free cannot fail, so it is counted first and the inner call is the last thing
-        // here (a tail call, with no registers to keep across it).
-        thread_state::record_dealloc(layout.size());
-        // SAFETY: the caller guarantees `ptr` came from this allocator with `layout`.
-        unsafe { self.inner.dealloc(ptr, layout) };
+        // here (a tail call on both paths, with no registers to keep across a call).
+        if thread_state::record_dealloc(layout.size()) {
+            // SAFETY: the caller guarantees `ptr` came from this allocator with `layout`.
+            unsafe { self.inner.dealloc(ptr, layout) };
+        } else {
+            // SAFETY: as above.
+            unsafe { dealloc_slow(&self.inner, ptr, layout) };
+        }
     }
 
     #[inline]
@@ -219,7 +250,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for ModAlloc<A> {
         #[cfg(not(feature = "dhat-compat"))]
         let heap_wants = false;
         if !new_ptr.is_null() {
-            thread_state::record_realloc(layout.size(), new_size);
+            let recorded = thread_state::record_realloc(layout.size(), new_size);
+            if !recorded {
+                thread_state::realloc_slow(layout.size(), new_size);
+            }
             #[cfg(feature = "backtraces")]
             record_new_block(new_ptr, new_size, heap_wants);
         }

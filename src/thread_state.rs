@@ -1,4 +1,4 @@
-//! The calling thread's private accounting state, reached from the allocator hot path.
+//! The calling thread's private state, reached from the allocator hot path.
 //!
 //! # Rules for thread-locals inside a global allocator
 //!
@@ -12,41 +12,41 @@
 //!
 //! # What the state holds
 //!
-//! - `slot`: the thread's shared [`Slot`] of counters (`NO_SLOT` before its first event,
-//!   `EXITED` after its exit hook has run).
-//! - `net`, `published`, `peak_since_publish`: this thread's running net bytes and what it has
-//!   published to the global level (see [`crate::counters::peak`]).
-//! - `scope_peak` and the scope stack: exact peaks for thread-scoped measurements.
+//! - `active`: the [`Slot`] whose counters events go to, or null. A non-null `active` means
+//!   "record into this slot", so the fast path tests one pointer. It is null before the
+//!   thread's first event, while the thread is suspended and after its exit hook ran, so all
+//!   of those take the one branch to [`record_slow`].
+//! - `net`: this thread's running net bytes, its peaks and its drift from the published level
+//!   ([`ThreadNet`], kept as two distances so an event checks both with one subtraction).
+//! - `own`, `exited`: the thread's slot, acquired on first use, and whether the exit hook has
+//!   handed it back (later events then go to the orphan counters).
+//! - the scope stack: exact peaks for nested thread-scoped measurements.
 //! - `suspended`: a depth counter; while it is non-zero the thread's events are not recorded,
 //!   so the crate's own work (reports, symbolication) never shows up in the figures.
 
 use core::cell::Cell;
 use core::ptr;
 
-use crate::counters::peak::{self, PUBLISH_BYTES};
+use crate::counters::net::ThreadNet;
+use crate::counters::peak;
 use crate::counters::slots::{self, Counts, Slot, ORPHAN};
 
 /// How many thread-scoped measurements can nest with exact peaks.
 const MAX_SCOPES: usize = 32;
 
-const NO_SLOT: *const Slot = ptr::null();
-/// A non-null, never-dereferenced sentinel: slots are 64-byte aligned, so address 1 is no slot.
-const EXITED: *const Slot = 1 as *const Slot;
-
+#[repr(C)] // what every event touches first, so the fast path reaches it with one base register
 pub(crate) struct ThreadState {
-    slot: Cell<*const Slot>,
+    /// `own` while recording; null before the first event, while suspended, after exit.
+    active: Cell<*const Slot>,
+    net: ThreadNet,
+    own: Cell<Option<&'static Slot>>,
+    exited: Cell<bool>,
     suspended: Cell<u32>,
-    net: Cell<i64>,
-    published: Cell<i64>,
-    /// `published - PUBLISH_BYTES`: a free that takes `net` below it publishes.
-    publish_floor: Cell<i64>,
-    peak_since_publish: Cell<i64>,
-    scope_peak: Cell<i64>,
     scope_depth: Cell<usize>,
     next_scope_id: Cell<u64>,
     scope_ids: [Cell<u64>; MAX_SCOPES],
     /// `scope_saved[k]` is the highest net between the starts of scope `k` and scope `k + 1`
-    /// (or the outer register value when `k` is the outermost).
+    /// (or the outer scope peak when `k` is the outermost).
     scope_saved: [Cell<i64>; MAX_SCOPES],
 }
 
@@ -58,13 +58,11 @@ const ZERO_U64: Cell<u64> = Cell::new(0);
 thread_local! {
     static STATE: ThreadState = const {
         ThreadState {
-            slot: Cell::new(NO_SLOT),
+            active: Cell::new(ptr::null()),
+            net: ThreadNet::new(),
+            own: Cell::new(None),
+            exited: Cell::new(false),
             suspended: Cell::new(0),
-            net: Cell::new(0),
-            published: Cell::new(0),
-            publish_floor: Cell::new(-PUBLISH_BYTES),
-            peak_since_publish: Cell::new(0),
-            scope_peak: Cell::new(0),
             scope_depth: Cell::new(0),
             next_scope_id: Cell::new(1),
             scope_ids: [ZERO_U64; MAX_SCOPES],
@@ -79,85 +77,84 @@ fn with<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {
     STATE.try_with(f).ok()
 }
 
-/// What the inlined fast path did with an event.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    /// Recorded (or deliberately ignored: the thread is suspended).
-    Done,
-    /// Recorded, and the thread's net has drifted far enough to publish.
-    Publish,
-    /// Not recorded: the thread has no slot yet, no longer has one, or has no TLS.
-    NoSlot,
+/// The slot the calling thread records into, if it is recording, and its net: one
+/// thread-local load and a null test.
+#[inline(always)]
+fn recording_into(record: impl FnOnce(&'static Slot, &ThreadNet) -> bool) -> bool {
+    STATE
+        .try_with(|state| {
+            // SAFETY: `active` is only ever null or a pointer made from a `&'static Slot`
+            // (`ThreadState::resume`).
+            match unsafe { state.active.get().as_ref() } {
+                Some(slot) => record(slot, &state.net),
+                None => false,
+            }
+        })
+        .unwrap_or(false)
 }
 
-/// The fast path shared by every event: no calls, no locked instructions. `update` changes
-/// the counters and the net and says whether the drift calls for a publication. Anything
-/// else goes to [`record_slow`], which is cold, so the inlined allocator methods keep their
-/// registers free and can tail-call the inner allocator.
-#[inline(always)]
-fn record_fast(update: impl FnOnce(&ThreadState, &Slot) -> bool) -> Outcome {
-    let outcome = STATE.try_with(|state| {
-        if state.suspended.get() != 0 {
-            return Outcome::Done;
-        }
-        let slot = state.slot.get();
-        if slot.is_null() || slot == EXITED {
-            return Outcome::NoSlot;
-        }
-        // SAFETY: a non-sentinel pointer here was stored by `acquire_slot` from a `&'static`.
-        if update(state, unsafe { &*slot }) {
-            Outcome::Publish
-        } else {
-            Outcome::Done
-        }
-    });
-    outcome.unwrap_or(Outcome::NoSlot)
-}
+// The fast paths below never call anything, so the inlined allocator methods keep their
+// registers free. `false` sends the caller to the matching `*_slow` function, which is cold;
+// `alloc_slow` takes the new block's pointer along and returns it, so that `alloc` can
+// tail-call it.
 
-/// Records a successful allocation of `size` bytes (from `alloc` or `alloc_zeroed`).
+/// Records a successful allocation of `size` bytes (from `alloc` or `alloc_zeroed`); `false`
+/// when [`alloc_slow`] must finish the job.
 #[inline(always)]
-pub(crate) fn record_alloc(size: usize) {
-    let outcome = record_fast(|state, slot| {
+pub(crate) fn record_alloc(size: usize) -> bool {
+    recording_into(|slot, net| {
         slot.counters.owned_alloc(size as u64);
-        state.add_net_up(size as i64)
-    });
-    if outcome != Outcome::Done {
-        record_slow(outcome, Event::Alloc, size, 0);
-    }
+        net.rise(size as u64)
+    })
 }
 
-/// Records a deallocation of `size` bytes. Frees never raise a peak, so only the drift is
-/// checked.
+/// Records a deallocation of `size` bytes; `false` when [`dealloc_slow`] must finish the job.
 #[inline(always)]
-pub(crate) fn record_dealloc(size: usize) {
-    let outcome = record_fast(|state, slot| {
+pub(crate) fn record_dealloc(size: usize) -> bool {
+    recording_into(|slot, net| {
         slot.counters.owned_dealloc(size as u64);
-        state.add_net_down(size as i64)
-    });
-    if outcome != Outcome::Done {
-        record_slow(outcome, Event::Dealloc, size, 0);
-    }
+        net.fall(size as u64)
+    })
 }
 
-/// Records a successful reallocation from `old_size` to `new_size` bytes.
+/// Records a successful reallocation from `old_size` to `new_size` bytes; `false` when
+/// [`realloc_slow`] must finish the job.
 #[inline(always)]
-pub(crate) fn record_realloc(old_size: usize, new_size: usize) {
-    let outcome = record_fast(|state, slot| {
+pub(crate) fn record_realloc(old_size: usize, new_size: usize) -> bool {
+    recording_into(|slot, net| {
         slot.counters
             .owned_realloc(old_size as u64, new_size as u64);
         if new_size >= old_size {
-            state.add_net_up((new_size - old_size) as i64)
+            net.rise((new_size - old_size) as u64)
         } else {
-            state.add_net_down((old_size - new_size) as i64)
+            net.fall((old_size - new_size) as u64)
         }
-    });
-    if outcome != Outcome::Done {
-        record_slow(outcome, Event::Realloc, old_size, new_size);
-    }
+    })
 }
 
-/// The kind of event handed to [`record_slow`]. The sizes travel as plain arguments so the
-/// fast path needs no stack frame to call it.
+/// Finishes an allocation [`record_alloc`] did not; returns `ptr`.
+#[cold]
+#[inline(never)]
+pub(crate) fn alloc_slow(ptr: *mut u8, size: usize) -> *mut u8 {
+    record_slow(Event::Alloc, size, 0);
+    ptr
+}
+
+/// Finishes a deallocation [`record_dealloc`] did not.
+#[cold]
+#[inline(never)]
+pub(crate) fn dealloc_slow(size: usize) {
+    record_slow(Event::Dealloc, size, 0);
+}
+
+/// Finishes a reallocation [`record_realloc`] did not.
+#[cold]
+#[inline(never)]
+pub(crate) fn realloc_slow(old_size: usize, new_size: usize) {
+    record_slow(Event::Realloc, old_size, new_size);
+}
+
+/// The kind of event handed to [`record_slow`].
 #[derive(Clone, Copy)]
 enum Event {
     /// `(size, _)`
@@ -168,16 +165,14 @@ enum Event {
     Realloc,
 }
 
-/// Everything the fast path leaves: publishing a drifted net, acquiring a first slot, and
-/// events that cannot have a slot (counted in the shared orphan counters and published at
-/// once).
-#[cold]
-#[inline(never)]
-fn record_slow(outcome: Outcome, event: Event, a: usize, b: usize) {
-    if outcome == Outcome::Publish {
-        publish_pending();
-        return;
-    }
+/// Everything the fast path leaves:
+///
+/// - the fast path recorded the event (`active` is set) and the drift calls for publishing;
+/// - the thread is suspended: nothing to record;
+/// - the thread's first event: acquire a slot, then record;
+/// - no slot to be had (the exit hook ran, or memory is exhausted): the event goes to the
+///   shared orphan counters and is published at once.
+fn record_slow(event: Event, a: usize, b: usize) {
     let (a, b) = (a as u64, b as u64);
     let delta = match event {
         Event::Alloc => Counts {
@@ -197,24 +192,33 @@ fn record_slow(outcome: Outcome, event: Event, a: usize, b: usize) {
             ..Counts::default()
         },
     };
-    let net = delta.bytes_allocated.wrapping_sub(delta.bytes_freed) as i64;
     let recorded = with(|state| {
+        if !state.active.get().is_null() {
+            // The fast path recorded the event; its net needs a publication.
+            state.net.settle();
+            return true;
+        }
+        if state.suspended.get() != 0 {
+            return true;
+        }
         let Some(slot) = state.slot() else {
             return false;
         };
         slot.counters.owned_add(delta);
-        let publish = if net >= 0 {
-            state.add_net_up(net)
+        let net = &state.net;
+        let settled = if delta.bytes_allocated >= delta.bytes_freed {
+            net.rise(delta.bytes_allocated - delta.bytes_freed)
         } else {
-            state.add_net_down(-net)
+            net.fall(delta.bytes_freed - delta.bytes_allocated)
         };
-        if publish {
-            state.publish();
+        if !settled {
+            net.settle();
         }
         true
     });
     if recorded != Some(true) {
         ORPHAN.shared_add(delta);
+        let net = delta.bytes_allocated.wrapping_sub(delta.bytes_freed) as i64;
         peak::publish(net, net.max(0));
     }
 }
@@ -224,22 +228,19 @@ impl ThreadState {
     /// if no slot could be had.
     #[inline(always)]
     fn slot(&self) -> Option<&'static Slot> {
-        let slot = self.slot.get();
-        if slot.is_null() {
-            return self.acquire_slot();
+        match self.own.get() {
+            Some(slot) => Some(slot),
+            None if self.exited.get() => None,
+            None => self.acquire_slot(),
         }
-        if slot == EXITED {
-            return None;
-        }
-        // SAFETY: a non-sentinel pointer here was stored by `acquire_slot` from a `&'static`.
-        Some(unsafe { &*slot })
     }
 
     #[cold]
     #[inline(never)]
     fn acquire_slot(&self) -> Option<&'static Slot> {
         let slot = slots::acquire()?;
-        self.slot.set(slot);
+        self.own.set(Some(slot));
+        self.resume();
         // Without an exit notification (a refused key, an unsupported OS) the slot simply stays
         // this thread's for good: counts stay exact, only the slot is not recycled.
         let _notified = crate::sys::register_thread_exit(
@@ -249,60 +250,28 @@ impl ThreadState {
         Some(slot)
     }
 
-    /// Raises this thread's net by `up` bytes and tracks its peaks; `true` when the net has
-    /// risen [`PUBLISH_BYTES`] or more above its last publication.
-    ///
-    /// The drift upwards only needs checking when the net sets a new peak since the last
-    /// publication: below that peak it is no further from the publication than the peak was,
-    /// and the peak was checked when it was set. So a churning thread pays two compares.
-    #[inline(always)]
-    fn add_net_up(&self, up: i64) -> bool {
-        let net = self.net.get().wrapping_add(up);
-        self.net.set(net);
-        if net > self.scope_peak.get() {
-            self.scope_peak.set(net);
-        }
-        if net > self.peak_since_publish.get() {
-            self.peak_since_publish.set(net);
-            return net.wrapping_sub(self.published.get()) > PUBLISH_BYTES;
-        }
-        false
-    }
-
-    /// Lowers this thread's net by `down` bytes; `true` when it has fallen
-    /// [`PUBLISH_BYTES`] or more below its last publication.
-    #[inline(always)]
-    fn add_net_down(&self, down: i64) -> bool {
-        let net = self.net.get().wrapping_sub(down);
-        self.net.set(net);
-        net < self.publish_floor.get()
-    }
-
-    fn publish(&self) {
-        let published = self.published.get();
-        let net = self.net.get();
-        peak::publish(
-            net.wrapping_sub(published),
-            self.peak_since_publish.get().wrapping_sub(published),
-        );
-        self.published.set(net);
-        self.publish_floor.set(net.wrapping_sub(PUBLISH_BYTES));
-        self.peak_since_publish.set(net);
-    }
-
-    fn own_counts(&self) -> Counts {
-        self.slot()
-            .map(|slot| slot.counters.load())
-            .unwrap_or_default()
+    /// Points `active` at the thread's slot if it is recording, at nothing otherwise.
+    fn resume(&self) {
+        let active = match self.own.get() {
+            Some(slot) if self.suspended.get() == 0 => slot as *const Slot,
+            _ => ptr::null(),
+        };
+        self.active.set(active);
     }
 }
 
 /// Thread-exit hook: publish what is pending and hand the slot to a later thread.
 fn on_thread_exit(slot: *mut u8) {
     let _ = with(|state| {
-        if state.slot.get() == slot.cast_const().cast() {
-            state.publish();
-            state.slot.set(EXITED);
+        if state
+            .own
+            .get()
+            .is_some_and(|own| ptr::eq(own, slot.cast_const().cast()))
+        {
+            state.net.publish();
+            state.own.set(None);
+            state.exited.set(true);
+            state.active.set(ptr::null());
         }
     });
     #[cfg(feature = "backtraces")]
@@ -323,12 +292,18 @@ pub(crate) fn recording() -> bool {
 
 /// Publishes the calling thread's pending net, so the global level and peaks include it.
 pub(crate) fn publish_pending() {
-    let _ = with(ThreadState::publish);
+    let _ = with(|state| state.net.publish());
 }
 
 /// A snapshot of the calling thread's own counters and net bytes.
 pub(crate) fn own_snapshot() -> (Counts, i64) {
-    with(|state| (state.own_counts(), state.net.get())).unwrap_or_default()
+    with(|state| {
+        state
+            .slot()
+            .map(|slot| (slot.counters.load(), state.net.net()))
+    })
+    .flatten()
+    .unwrap_or_default()
 }
 
 /// Identifies one thread-scoped measurement on the scope stack.
@@ -342,10 +317,9 @@ pub(crate) fn open_scope() -> ScopeId {
         state.next_scope_id.set(id.wrapping_add(1));
         let depth = state.scope_depth.get();
         if depth < MAX_SCOPES {
-            state.scope_saved[depth].set(state.scope_peak.get());
+            state.scope_saved[depth].set(state.net.start_scope_peak());
             state.scope_ids[depth].set(id);
             state.scope_depth.set(depth + 1);
-            state.scope_peak.set(state.net.get());
         }
         ScopeId(id)
     })
@@ -356,12 +330,13 @@ pub(crate) fn open_scope() -> ScopeId {
 /// 32 scopes are open; deeper ones get the peak since the 32nd opened).
 pub(crate) fn scope_peak(scope: ScopeId) -> i64 {
     with(|state| {
+        let current = state.net.scope_peak();
         let depth = state.scope_depth.get();
         let position = (0..depth)
             .find(|&k| state.scope_ids[k].get() == scope.0)
             .unwrap_or(depth);
         let later = ((position + 1)..depth).map(|k| state.scope_saved[k].get());
-        later.fold(state.scope_peak.get(), i64::max)
+        later.fold(current, i64::max)
     })
     .unwrap_or(0)
 }
@@ -375,7 +350,7 @@ pub(crate) fn close_scope(scope: ScopeId) {
         };
         let saved = state.scope_saved[position].get();
         if position + 1 == depth {
-            state.scope_peak.set(state.scope_peak.get().max(saved));
+            state.net.merge_scope_peak(saved);
         } else {
             let next = &state.scope_saved[position + 1];
             next.set(next.get().max(saved));
@@ -398,13 +373,19 @@ pub(crate) struct Suspended(());
 #[cfg_attr(not(feature = "backtraces"), allow(dead_code))]
 impl Suspended {
     pub(crate) fn new() -> Suspended {
-        let _ = with(|state| state.suspended.set(state.suspended.get() + 1));
+        let _ = with(|state| {
+            state.suspended.set(state.suspended.get() + 1);
+            state.active.set(ptr::null());
+        });
         Suspended(())
     }
 }
 
 impl Drop for Suspended {
     fn drop(&mut self) {
-        let _ = with(|state| state.suspended.set(state.suspended.get().saturating_sub(1)));
+        let _ = with(|state| {
+            state.suspended.set(state.suspended.get().saturating_sub(1));
+            state.resume();
+        });
     }
 }

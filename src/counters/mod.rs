@@ -17,14 +17,16 @@
 //!
 //! # Where the numbers live, and when they are exact
 //!
-//! - Counts and bytes are kept per thread, in a [`slots::Slot`] that only its thread writes:
-//!   no locked instruction and no shared cache line on the hot path. Reading the totals sums
-//!   every slot. Each figure is exact once the threads that allocate are quiet; while they run,
-//!   each counter is current but the set is not a single instant.
+//! - Counts and bytes are kept per thread, in a [`slots::Slot`] that only its thread writes,
+//!   and the thread's running net in its thread-local state ([`net`]): no locked instruction
+//!   and no shared cache line on the hot path. Reading the totals sums every slot. Each
+//!   figure is exact once the threads that allocate are quiet; while they run, each counter
+//!   is current but the set is not a single instant.
 //! - A thread's own figures ([`crate::ThreadProfiler`]) are exact at every instant.
 //! - The global peak comes from [`peak`]: exact for the thread that reads the window, and
 //!   otherwise short by at most each other live thread's unpublished change, under 64 KiB.
 
+pub(crate) mod net;
 pub(crate) mod padded;
 pub(crate) mod peak;
 pub(crate) mod slots;

@@ -116,6 +116,10 @@ impl Drop for Register {
     }
 }
 
+/// Unit tests that publish hold this, so none of them sees another's change of the level.
+#[cfg(test)]
+pub(crate) static LEVEL_TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +127,7 @@ mod tests {
     // One test drives the shared statics in sequence, so parallel tests cannot interleave.
     #[test]
     fn registers_track_the_highest_candidate_since_their_claim() {
+        let _serial = LEVEL_TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let start = level();
         publish(1000, 1000);
         let window = Register::claim(level()).expect("a free register");
