@@ -9,8 +9,9 @@
 //! to twice the size when three quarters full. An entry is 16 bytes: the address, and the
 //! program point (24 bits) packed with the birth time (40 bits, in units of
 //! `2^BIRTH_SHIFT` clock ticks (see `clock.rs`) since the session started). So a live block costs 21 to
-//! 43 bytes of table; dhat's hash-map entry alone is 40 bytes, plus its own slack. The table is
-//! only touched under the heap profiler's lock.
+//! 43 bytes of table; dhat's hash-map entry alone is 40 bytes, plus its own slack. Each thread
+//! has its own table, touched under its own lock (see `thread.rs`), and the session keeps one
+//! for blocks whose thread has exited or never had a table of its own.
 //!
 //! Limits, both reported rather than silent: a session with more than 16,777,215 program
 //! points records further blocks as lost events, and a birth later than 2^40 units after the
