@@ -509,8 +509,11 @@ pub(crate) fn after_realloc(
     new_size: usize,
 ) {
     let now = clock::now();
+    // Looked up before any lock: a thread's first lookup registers its block, which takes the
+    // session lock.
+    let heap = thread_heap();
     if tracked.own {
-        if let Some(heap) = thread_heap() {
+        if let Some(heap) = heap {
             let mut data = heap.lock();
             if data.session != tracked.session || !in_session(&mut data) {
                 return;
@@ -548,7 +551,7 @@ pub(crate) fn after_realloc(
             }
             return;
         }
-        if let Some(heap) = thread_heap() {
+        if let Some(heap) = heap {
             session.flush(&mut heap.lock());
         }
         let now = session.since_start(now);
