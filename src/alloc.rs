@@ -29,7 +29,7 @@ use crate::thread_state;
 #[cfg(feature = "backtraces")]
 #[inline(always)]
 fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
-    use crate::walk::{capture, DEFAULT_FRAMES, MAX_FRAMES};
+    use crate::walk::{capture, MAX_FRAMES};
     use core::mem::MaybeUninit;
 
     let sites_depth = if crate::sites::capture_active() {
@@ -52,28 +52,16 @@ fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
     if depth == 0 {
         return;
     }
-    // Only the frames the walk may write are initialised (zeroed), not all 64: the default
-    // depth with a few fixed-size stores, deeper walks with a `memset`.
-    let mut buffer = MaybeUninit::<[usize; MAX_FRAMES]>::uninit();
-    let start = buffer.as_mut_ptr().cast::<usize>();
-    // SAFETY: `depth` never exceeds `MAX_FRAMES`, and `DEFAULT_FRAMES` is below it, so every
-    // write stays in `buffer`; `start..start + depth` is zeroed before the slice over it is made.
-    let frames = unsafe {
-        start
-            .cast::<[usize; DEFAULT_FRAMES]>()
-            .write([0; DEFAULT_FRAMES]);
-        if depth > DEFAULT_FRAMES {
-            core::ptr::write_bytes(start.add(DEFAULT_FRAMES), 0, depth - DEFAULT_FRAMES);
-        }
-        core::slice::from_raw_parts_mut(start, depth)
-    };
-    let captured = capture(frames).min(depth);
+    // The walk writes the frames it finds and nothing else, so the buffer is left
+    // uninitialised: no zeroing on the hot path, whatever the depth.
+    let mut buffer = [MaybeUninit::<usize>::uninit(); MAX_FRAMES];
+    let frames = capture(&mut buffer[..depth]);
     if sites_depth > 0 {
-        crate::sites::record(&frames[..captured.min(sites_depth)], size);
+        crate::sites::record(&frames[..frames.len().min(sites_depth)], size);
     }
     #[cfg(feature = "dhat-compat")]
     if heap_depth > 0 && thread_state::recording() {
-        crate::heap::on_alloc(ptr as usize, size, &frames[..captured]);
+        crate::heap::on_alloc(ptr as usize, size, frames);
     }
 }
 

@@ -5,6 +5,8 @@
 //! on the live stack (through [`LiveStack`]) and on synthetic stacks in unit tests (through a
 //! slice), where Miri can check it.
 
+use core::mem::MaybeUninit;
+
 /// Bytes in one frame record: the caller's frame pointer, then the return address.
 pub(crate) const RECORD_BYTES: usize = 2 * WORD_BYTES;
 
@@ -30,6 +32,26 @@ pub(crate) struct StackRange {
     pub(crate) low: usize,
     /// One past the highest readable address: the top of the thread's stack.
     pub(crate) high: usize,
+}
+
+/// Views a buffer of frames as slots a walk may fill. Walks only ever write return
+/// addresses into slots, never uninitialised memory, so the buffer stays initialised.
+pub(crate) fn slots_of(frames: &mut [usize]) -> &mut [MaybeUninit<usize>] {
+    // SAFETY: `MaybeUninit<usize>` has the layout of `usize`, and every write through the
+    // returned slice (by the walks in this module) stores an initialised `usize`.
+    unsafe { &mut *(frames as *mut [usize] as *mut [MaybeUninit<usize>]) }
+}
+
+/// The first `written` of `slots`, as a walk returned them.
+///
+/// # Safety
+///
+/// A walk over `slots` reported `written` frames, so those slots are initialised.
+pub(crate) unsafe fn filled(slots: &[MaybeUninit<usize>], written: usize) -> &[usize] {
+    debug_assert!(written <= slots.len());
+    // SAFETY: the caller guarantees the first `written` slots are initialised, and
+    // `MaybeUninit<usize>` has the layout of `usize`.
+    unsafe { core::slice::from_raw_parts(slots.as_ptr().cast::<usize>(), written) }
 }
 
 /// What the walk does with each return address it finds, so that architecture rules (pointer
@@ -60,7 +82,7 @@ pub(crate) fn walk_chain<M: StackMemory>(
     first_fp: usize,
     mut skip_leading: impl FnMut(usize) -> bool,
     clean: CleanAddress,
-    frames: &mut [usize],
+    frames: &mut [MaybeUninit<usize>],
 ) -> usize {
     // The highest aligned address a whole record can start at. Comparing against it, rather
     // than computing `fp + RECORD_BYTES`, cannot overflow; a range too small for one record
@@ -87,7 +109,7 @@ pub(crate) fn walk_chain<M: StackMemory>(
             return 0;
         }
         if !skip_leading(return_address) {
-            frames[0] = return_address;
+            frames[0].write(return_address);
             break caller_fp;
         }
         let caller_below = records_below(last_record, caller_fp);
@@ -120,7 +142,7 @@ struct Step {
 /// kept one into `frames`, checking each saved frame pointer with one comparison. Returns how
 /// many were written.
 #[inline(always)]
-fn follow<M: StackMemory>(memory: &M, step: Step, frames: &mut [usize]) -> usize {
+fn follow<M: StackMemory>(memory: &M, step: Step, frames: &mut [MaybeUninit<usize>]) -> usize {
     let Step {
         last_record,
         clean,
@@ -139,7 +161,7 @@ fn follow<M: StackMemory>(memory: &M, step: Step, frames: &mut [usize]) -> usize
         if return_address == 0 {
             return written;
         }
-        *slot = return_address;
+        slot.write(return_address);
     }
     frames.len()
 }
@@ -247,7 +269,7 @@ mod tests {
         stack.allowed.set(Some(range));
         let mut to_skip = skip;
         let skip_count = |_| to_skip.checked_sub(1).map(|left| to_skip = left).is_some();
-        let n = walk_chain(stack, range, fp, skip_count, same, &mut frames);
+        let n = walk_chain(stack, range, fp, skip_count, same, slots_of(&mut frames));
         frames.truncate(n);
         frames
     }
@@ -433,6 +455,29 @@ mod tests {
     }
 
     #[test]
+    fn a_walk_writes_only_the_slots_it_reports() {
+        // The allocator hands the walk an uninitialised buffer and reads back the reported
+        // prefix only; that is sound because nothing past it is ever written.
+        let stack = three_frames();
+        stack.allowed.set(Some(stack.range()));
+        let mut slots = [MaybeUninit::new(0xdead); 8];
+        let n = walk_chain(
+            &stack,
+            stack.range(),
+            BASE,
+            |ra| ra == 0x1111,
+            same,
+            &mut slots,
+        );
+        // SAFETY: the walk reported `n` frames.
+        assert_eq!(unsafe { filled(&slots, n) }, [0x2222, 0x3333]);
+        for slot in &slots[n..] {
+            // SAFETY: every slot was initialised before the walk.
+            assert_eq!(unsafe { slot.assume_init() }, 0xdead);
+        }
+    }
+
+    #[test]
     fn return_addresses_pass_through_the_cleaner() {
         let stack = three_frames();
         let mut frames = [0; 4];
@@ -442,7 +487,7 @@ mod tests {
             BASE,
             |_| false,
             |ra| ra & 0xff,
-            &mut frames,
+            slots_of(&mut frames),
         );
         assert_eq!(frames[..n], [0x11, 0x22, 0x33]);
     }
@@ -454,17 +499,38 @@ mod tests {
         // [0x1111, 0x1111, 0x3333]: both leading frames go.
         let mut stack = three_frames();
         stack.record(4, stack.addr(8), 0x1111);
-        let n = walk_chain(&stack, stack.range(), BASE, skip_0x1111, same, &mut frames);
+        let n = walk_chain(
+            &stack,
+            stack.range(),
+            BASE,
+            skip_0x1111,
+            same,
+            slots_of(&mut frames),
+        );
         assert_eq!(frames[..n], [0x3333]);
         // Skipped frames do not use up the buffer.
         let mut one = [0; 1];
-        let n = walk_chain(&stack, stack.range(), BASE, skip_0x1111, same, &mut one);
+        let n = walk_chain(
+            &stack,
+            stack.range(),
+            BASE,
+            skip_0x1111,
+            same,
+            slots_of(&mut one),
+        );
         assert_eq!(one[..n], [0x3333]);
         // [0x2222, 0x1111, 0x3333]: once a frame is kept, 0x1111 is kept too.
         let mut stack = three_frames();
         stack.record(0, stack.addr(4), 0x2222);
         stack.record(4, stack.addr(8), 0x1111);
-        let n = walk_chain(&stack, stack.range(), BASE, skip_0x1111, same, &mut frames);
+        let n = walk_chain(
+            &stack,
+            stack.range(),
+            BASE,
+            skip_0x1111,
+            same,
+            slots_of(&mut frames),
+        );
         assert_eq!(frames[..n], [0x2222, 0x1111, 0x3333]);
     }
 }

@@ -132,13 +132,14 @@
 //!   wasm): [`capture`] compiles and always returns 0 frames.
 
 use core::cell::Cell;
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::alloc::Layout;
 
 mod chain;
 pub(crate) mod testing;
 
-use self::chain::{walk_chain, LiveStack, StackRange};
+use self::chain::{filled, slots_of, walk_chain, LiveStack, StackRange};
 
 #[cfg(target_arch = "x86_64")]
 #[path = "x86_64.rs"]
@@ -181,21 +182,23 @@ pub(crate) const DEFAULT_FRAMES: usize = 16;
 /// thread's events suspended, and the nested captures those make return 0 frames while
 /// [`calibrating`] is true.
 #[inline(never)]
-pub(crate) fn capture(frames: &mut [usize]) -> usize {
+pub(crate) fn capture(frames: &mut [MaybeUninit<usize>]) -> &[usize] {
     // One load decides the common case: calibrated and no observer installed.
     let mode = MODE.load(Ordering::Acquire);
     if mode & UNCALIBRATED != 0 {
         if calibrating() {
             learn_from_probe();
-            return 0;
+            return &[];
         }
         calibrate();
     }
     let written = walk_from_here(frames, is_allocator_return);
+    // SAFETY: the walk initialised the first `written` slots.
+    let captured = unsafe { filled(frames, written) };
     if mode & OBSERVED != 0 {
-        testing::notify_observer(frames, written);
+        testing::notify_observer(captured);
     }
-    written
+    captured
 }
 
 /// What [`capture`] must do besides walking: a set bit sends it off its fast path. Bits:
@@ -211,7 +214,7 @@ const OBSERVED: u8 = 2;
 #[inline(never)]
 pub(crate) fn capture_from_caller(frames: &mut [usize], skip: usize) -> usize {
     let mut skipped = 0;
-    walk_from_here(frames, |_| {
+    walk_from_here(slots_of(frames), |_| {
         skipped += 1;
         skipped <= skip
     })
@@ -220,7 +223,10 @@ pub(crate) fn capture_from_caller(frames: &mut [usize], skip: usize) -> usize {
 /// Walks from the frame of the function this is inlined into, dropping leading return
 /// addresses for which `skip_leading` says `true`.
 #[inline(always)]
-fn walk_from_here(frames: &mut [usize], skip_leading: impl FnMut(usize) -> bool) -> usize {
+fn walk_from_here(
+    frames: &mut [MaybeUninit<usize>],
+    skip_leading: impl FnMut(usize) -> bool,
+) -> usize {
     let (fp, sp) = arch::frame_and_stack_pointer();
     if fp == 0 {
         return 0;
@@ -450,7 +456,7 @@ fn is_probe_return(address: usize) -> bool {
 #[inline(never)]
 fn learn_from_probe() {
     let mut raw = [0usize; 16];
-    let written = walk_from_here(&mut raw, |_| false);
+    let written = walk_from_here(slots_of(&mut raw), |_| false);
     let Some(probe) = raw[..written].iter().position(|&ra| is_probe_return(ra)) else {
         return;
     };
@@ -602,7 +608,7 @@ fn self_test_middle() -> bool {
 fn self_test_inner() -> bool {
     let mut frames = [0usize; 4];
     // The record at this function's frame pointer holds the return address into `middle`.
-    let written = walk_from_here(&mut frames, |_| false);
+    let written = walk_from_here(slots_of(&mut frames), |_| false);
     let middle = self_test_middle as fn() -> bool as usize;
     let outer = self_test_outer as fn() -> bool as usize;
     written >= 2 && returns_into(frames[0], middle) && returns_into(frames[1], outer)

@@ -25,10 +25,10 @@ pub fn set_capture_observer(observer: Option<CaptureObserver>) {
 
 /// Called by `capture` after each walk while the observer bit is set.
 #[inline(always)]
-pub(super) fn notify_observer(frames: &[usize], written: usize) {
+pub(super) fn notify_observer(frames: &[usize]) {
     let raw = OBSERVER.load(Ordering::Relaxed);
     if raw != 0 {
-        notify_slow(raw, &frames[..written]);
+        notify_slow(raw, frames);
     }
 }
 
@@ -46,14 +46,14 @@ fn notify_slow(raw: usize, frames: &[usize]) {
 /// `#[inline(always)]` `GlobalAlloc` method. Inlined, so it adds no frame of its own.
 #[inline(always)]
 pub fn capture_for_tests(frames: &mut [usize]) -> usize {
-    super::capture(frames)
+    super::capture(super::chain::slots_of(frames)).len()
 }
 
 /// A walk from the caller: the first frame written is the return address into the function
 /// that called `walk_here`.
 #[inline(never)]
 pub fn walk_here(frames: &mut [usize]) -> usize {
-    let written = super::walk_from_here(frames, |_| false);
+    let written = super::walk_from_here(super::chain::slots_of(frames), |_| false);
     core::hint::black_box(written)
 }
 
