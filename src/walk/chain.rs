@@ -494,43 +494,25 @@ mod tests {
 
     #[test]
     fn only_leading_frames_are_skipped() {
-        let skip_0x1111 = |ra| ra == 0x1111;
-        let mut frames = [0; 4];
+        // Walks the whole stack into `frames`, dropping leading 0x1111 frames.
+        fn walk_skipping_0x1111<'f>(stack: &FakeStack, frames: &'f mut [usize]) -> &'f [usize] {
+            let skip = |ra| ra == 0x1111;
+            let n = walk_chain(stack, stack.range(), BASE, skip, same, slots_of(frames));
+            &frames[..n]
+        }
         // [0x1111, 0x1111, 0x3333]: both leading frames go.
         let mut stack = three_frames();
         stack.record(4, stack.addr(8), 0x1111);
-        let n = walk_chain(
-            &stack,
-            stack.range(),
-            BASE,
-            skip_0x1111,
-            same,
-            slots_of(&mut frames),
-        );
-        assert_eq!(frames[..n], [0x3333]);
+        assert_eq!(walk_skipping_0x1111(&stack, &mut [0; 4]), [0x3333]);
         // Skipped frames do not use up the buffer.
-        let mut one = [0; 1];
-        let n = walk_chain(
-            &stack,
-            stack.range(),
-            BASE,
-            skip_0x1111,
-            same,
-            slots_of(&mut one),
-        );
-        assert_eq!(one[..n], [0x3333]);
+        assert_eq!(walk_skipping_0x1111(&stack, &mut [0; 1]), [0x3333]);
         // [0x2222, 0x1111, 0x3333]: once a frame is kept, 0x1111 is kept too.
         let mut stack = three_frames();
         stack.record(0, stack.addr(4), 0x2222);
         stack.record(4, stack.addr(8), 0x1111);
-        let n = walk_chain(
-            &stack,
-            stack.range(),
-            BASE,
-            skip_0x1111,
-            same,
-            slots_of(&mut frames),
+        assert_eq!(
+            walk_skipping_0x1111(&stack, &mut [0; 4]),
+            [0x2222, 0x1111, 0x3333]
         );
-        assert_eq!(frames[..n], [0x2222, 0x1111, 0x3333]);
     }
 }
