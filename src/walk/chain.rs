@@ -34,11 +34,15 @@ pub(crate) struct StackRange {
     pub(crate) high: usize,
 }
 
-/// Views a buffer of frames as slots a walk may fill. Walks only ever write return
-/// addresses into slots, never uninitialised memory, so the buffer stays initialised.
-pub(crate) fn slots_of(frames: &mut [usize]) -> &mut [MaybeUninit<usize>] {
-    // SAFETY: `MaybeUninit<usize>` has the layout of `usize`, and every write through the
-    // returned slice (by the walks in this module) stores an initialised `usize`.
+/// Views an initialised buffer of frames as slots a walk may fill.
+///
+/// # Safety
+///
+/// Only initialised values may be written through the result, so that `frames` stays
+/// initialised. The walks here write nothing but return addresses.
+pub(crate) unsafe fn slots_of(frames: &mut [usize]) -> &mut [MaybeUninit<usize>] {
+    // SAFETY: `MaybeUninit<usize>` has the layout of `usize`, and the caller writes only
+    // initialised values through the result.
     unsafe { &mut *(frames as *mut [usize] as *mut [MaybeUninit<usize>]) }
 }
 
@@ -269,7 +273,9 @@ mod tests {
         stack.allowed.set(Some(range));
         let mut to_skip = skip;
         let skip_count = |_| to_skip.checked_sub(1).map(|left| to_skip = left).is_some();
-        let n = walk_chain(stack, range, fp, skip_count, same, slots_of(&mut frames));
+        // SAFETY: the walk writes only return addresses.
+        let slots = unsafe { slots_of(&mut frames) };
+        let n = walk_chain(stack, range, fp, skip_count, same, slots);
         frames.truncate(n);
         frames
     }
@@ -481,13 +487,15 @@ mod tests {
     fn return_addresses_pass_through_the_cleaner() {
         let stack = three_frames();
         let mut frames = [0; 4];
+        // SAFETY: the walk writes only return addresses.
+        let slots = unsafe { slots_of(&mut frames) };
         let n = walk_chain(
             &stack,
             stack.range(),
             BASE,
             |_| false,
             |ra| ra & 0xff,
-            slots_of(&mut frames),
+            slots,
         );
         assert_eq!(frames[..n], [0x11, 0x22, 0x33]);
     }
@@ -497,7 +505,9 @@ mod tests {
         // Walks the whole stack into `frames`, dropping leading 0x1111 frames.
         fn walk_skipping_0x1111<'f>(stack: &FakeStack, frames: &'f mut [usize]) -> &'f [usize] {
             let skip = |ra| ra == 0x1111;
-            let n = walk_chain(stack, stack.range(), BASE, skip, same, slots_of(frames));
+            // SAFETY: the walk writes only return addresses.
+            let slots = unsafe { slots_of(frames) };
+            let n = walk_chain(stack, stack.range(), BASE, skip, same, slots);
             &frames[..n]
         }
         // [0x1111, 0x1111, 0x3333]: both leading frames go.

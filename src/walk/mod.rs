@@ -214,7 +214,8 @@ const OBSERVED: u8 = 2;
 #[inline(never)]
 pub(crate) fn capture_from_caller(frames: &mut [usize], skip: usize) -> usize {
     let mut skipped = 0;
-    walk_from_here(slots_of(frames), |_| {
+    // SAFETY: the walk writes only return addresses.
+    walk_from_here(unsafe { slots_of(frames) }, |_| {
         skipped += 1;
         skipped <= skip
     })
@@ -456,7 +457,8 @@ fn is_probe_return(address: usize) -> bool {
 #[inline(never)]
 fn learn_from_probe() {
     let mut raw = [0usize; 16];
-    let written = walk_from_here(slots_of(&mut raw), |_| false);
+    // SAFETY: the walk writes only return addresses.
+    let written = walk_from_here(unsafe { slots_of(&mut raw) }, |_| false);
     let Some(probe) = raw[..written].iter().position(|&ra| is_probe_return(ra)) else {
         return;
     };
@@ -608,7 +610,8 @@ fn self_test_middle() -> bool {
 fn self_test_inner() -> bool {
     let mut frames = [0usize; 4];
     // The record at this function's frame pointer holds the return address into `middle`.
-    let written = walk_from_here(slots_of(&mut frames), |_| false);
+    // SAFETY: the walk writes only return addresses.
+    let written = walk_from_here(unsafe { slots_of(&mut frames) }, |_| false);
     let middle = self_test_middle as fn() -> bool as usize;
     let outer = self_test_outer as fn() -> bool as usize;
     written >= 2 && returns_into(frames[0], middle) && returns_into(frames[1], outer)
