@@ -35,7 +35,8 @@ export WALK_TEST_CC=aarch64-linux-gnu-gcc
 export RUSTFLAGS="${RUSTFLAGS:--C force-frame-pointers=yes}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/cross-aarch64"
 
-walker_tests=(--test walk_chain --test walk_skip --test walk_skip_modalloc --test walk_altstack --test walk_c_frames)
+walker_tests=(--test walk_chain --test walk_skip --test walk_skip_modalloc --test walk_altstack --test walk_c_frames
+    --test sites_depth)
 for profile in dev release; do
     echo "cross-aarch64: $profile"
     cargo test --target "$target" --profile "$profile" --features backtraces --lib -- walk::

@@ -112,6 +112,9 @@ pub use crate::alloc::ModAlloc;
 #[cfg_attr(docsrs, doc(cfg(feature = "backtraces")))]
 pub use crate::callsite::{CallSite, CallSiteReport};
 pub use crate::counters::{stats, AllocStats};
+#[cfg(feature = "backtraces")]
+#[cfg_attr(docsrs, doc(cfg(feature = "backtraces")))]
+pub use crate::profiler::ProfilerBuilder;
 pub use crate::profiler::{measure_thread, Profiler, ThreadProfiler};
 #[cfg(feature = "symbolicate")]
 #[cfg_attr(docsrs, doc(cfg(feature = "symbolicate")))]

@@ -75,12 +75,25 @@ static DEPTH: AtomicUsize = AtomicUsize::new(DEFAULT_FRAMES);
 /// Session bookkeeping; only ever locked in user context, never inside the allocator.
 struct Control {
     running: usize,
+    /// How many running sessions asked for each capture depth (index: frames).
+    depths: [usize; MAX_FRAMES + 1],
     table_tried: bool,
     baseline: EventFigures,
 }
 
+impl Control {
+    /// The deepest capture a running session asked for; the default when none runs.
+    fn deepest_request(&self) -> usize {
+        self.depths
+            .iter()
+            .rposition(|&sessions| sessions > 0)
+            .unwrap_or(DEFAULT_FRAMES)
+    }
+}
+
 static CONTROL: Mutex<Control> = Mutex::new(Control {
     running: 0,
+    depths: [0; MAX_FRAMES + 1],
     table_tried: false,
     baseline: EventFigures {
         events: 0,
@@ -108,12 +121,6 @@ pub(crate) fn capture_active() -> bool {
 #[inline(always)]
 pub(crate) fn capture_depth() -> usize {
     DEPTH.load(Relaxed).min(MAX_FRAMES)
-}
-
-/// Sets the frames each walk captures, clamped to `1..=MAX_FRAMES`.
-#[allow(dead_code)] // for the dhat-compat builder's `trim_backtraces`
-pub(crate) fn set_capture_depth(frames: usize) {
-    DEPTH.store(frames.clamp(1, MAX_FRAMES), Relaxed);
 }
 
 /// Records one allocator event of `size` bytes whose walk captured `frames`.
@@ -240,15 +247,23 @@ pub(crate) fn with_synthetic_frames<R>(frames: &[usize], f: impl FnOnce() -> R) 
     f()
 }
 
-/// Keeps call-site capture on while it lives.
+/// Keeps call-site capture on while it lives, walking at least as many frames as it asked for.
 #[derive(Debug)]
-pub(crate) struct Session(());
+pub(crate) struct Session {
+    frames: usize,
+}
 
 impl Session {
-    /// Turns capture on, starting a new generation if no other session is running.
-    pub(crate) fn start() -> Session {
+    /// Turns capture on, starting a new generation if no other session is running. Each walk
+    /// captures up to `frames` return addresses (clamped to `1..=MAX_FRAMES`), or more while
+    /// another running session asks for more.
+    pub(crate) fn start(frames: usize) -> Session {
+        let frames = frames.clamp(1, MAX_FRAMES);
         let _suspended = Suspended::new();
         let mut control = control();
+        control.depths[frames] += 1;
+        // Relaxed: a walk that reads the old depth only keeps a different number of frames.
+        DEPTH.store(control.deepest_request(), Relaxed);
         if control.running == 0 {
             let table = if control.table_tried {
                 table()
@@ -271,7 +286,7 @@ impl Session {
             ACTIVE.store(true, Release);
         }
         control.running += 1;
-        Session(())
+        Session { frames }
     }
 }
 
@@ -279,6 +294,8 @@ impl Drop for Session {
     fn drop(&mut self) {
         let mut control = control();
         control.running -= 1;
+        control.depths[self.frames] -= 1;
+        DEPTH.store(control.deepest_request(), Relaxed);
         if control.running == 0 {
             ACTIVE.store(false, Relaxed);
         }

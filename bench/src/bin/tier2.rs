@@ -1,5 +1,6 @@
 //! This crate's tier 2: `mod_alloc::ModAlloc` with the `backtraces` feature, capture on for
-//! the whole run (`Profiler::start`), default capture depth (16 frames).
+//! the whole run (`Profiler::start`), default capture depth (16 frames) unless
+//! `BENCH_TIER2_FRAMES` says otherwise.
 //!
 //! Built only with `--features tier2 --bin tier2` (see BENCHMARKS.md).
 
@@ -11,7 +12,12 @@ use mod_alloc::ModAlloc;
 static GLOBAL: ModAlloc = ModAlloc::new();
 
 fn main() {
-    let profiler = mod_alloc::Profiler::start();
+    // `BENCH_TIER2_FRAMES=N` sets the capture depth (default 16), for one-off comparisons at
+    // 1.0.1's depth of 8 or deeper; the recorded runs leave it unset.
+    let profiler = match std::env::var("BENCH_TIER2_FRAMES").map(|n| n.parse()) {
+        Ok(Ok(frames)) => mod_alloc::Profiler::builder().frames(frames).start(),
+        _ => mod_alloc::Profiler::start(),
+    };
     let totals = || {
         let report = profiler.call_sites();
         CaptureTotals {
