@@ -35,7 +35,12 @@ use bench_support::workload::{Kind, Workload, CALL_SITE_WORKLOADS, WORKLOADS};
 
 /// A configuration the driver knows how to present.
 struct Known {
+    /// The configuration's name (`--configs`), and the key of its figures.
     binary: &'static str,
+    /// The program it runs, next to the driver: usually the one named `binary`.
+    program: &'static str,
+    /// Environment variables the program runs with.
+    env: &'static [(&'static str, &'static str)],
     title: &'static str,
     /// The configuration the report cannot do without.
     required: bool,
@@ -46,6 +51,8 @@ struct Known {
 const fn known(binary: &'static str, title: &'static str, required: bool) -> Known {
     Known {
         binary,
+        program: binary,
+        env: &[],
         title,
         required,
         finish: false,
@@ -57,6 +64,12 @@ const KNOWN: &[Known] = &[
     known("tier1", "mod-alloc tier 1", true),
     known("modalloc101_counters", "mod-alloc 1.0.1 counters", false),
     known("tier2", "mod-alloc tier 2", false),
+    // The same program at mod-alloc 1.0.1's depth, to compare like with like.
+    Known {
+        program: "tier2",
+        env: &[("BENCH_TIER2_FRAMES", "8")],
+        ..known("tier2_f8", "mod-alloc tier 2 at 8 frames", false)
+    },
     known("modalloc101_bt", "mod-alloc 1.0.1 backtraces", false),
     known("heap_ours", "mod-alloc dhat_compat heap", false),
     known("dhat_heap", "dhat 0.3.3 heap", false),
@@ -178,7 +191,7 @@ fn main() -> ExitCode {
     let mut present: Vec<(&Known, PathBuf)> = Vec::new();
     let mut missing: Vec<&Known> = Vec::new();
     for known in &options.configs {
-        let path = dir.join(format!("{}{}", known.binary, std::env::consts::EXE_SUFFIX));
+        let path = dir.join(format!("{}{}", known.program, std::env::consts::EXE_SUFFIX));
         if path.is_file() {
             present.push((known, path));
         } else {
@@ -206,6 +219,7 @@ fn main() -> ExitCode {
             let json = known.finish.then(|| json_path(known));
             let stdout = match run_binary(
                 path,
+                known.env,
                 options.quick,
                 options.taskset.as_deref(),
                 json.as_deref(),
@@ -246,6 +260,7 @@ fn main() -> ExitCode {
 
 fn run_binary(
     path: &Path,
+    env: &[(&str, &str)],
     quick: bool,
     taskset: Option<&str>,
     json: Option<&Path>,
@@ -258,6 +273,7 @@ fn run_binary(
         }
         None => Command::new(path),
     };
+    command.envs(env.iter().copied());
     if quick {
         command.arg("--quick");
     }
@@ -627,6 +643,15 @@ fn print_report(
             {
                 println!(
                     "| tier 2 faster than 1.0.1 backtraces, {} × {threads} thread(s) | {ratio:.2}× 1.0.1's time | {} | {fastest:.2}× |",
+                    workload.name,
+                    verdict(ratio < 1.0)
+                );
+            }
+            if let Some((ratio, fastest)) =
+                ratios("tier2_f8", "modalloc101_bt", workload.name, threads, false)
+            {
+                println!(
+                    "| tier 2 at 8 frames faster than 1.0.1 backtraces (8 frames), {} × {threads} thread(s) | {ratio:.2}× 1.0.1's time | {} | {fastest:.2}× |",
                     workload.name,
                     verdict(ratio < 1.0)
                 );
