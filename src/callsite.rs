@@ -34,7 +34,9 @@ use core::fmt;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct CallSite {
-    /// Return addresses, innermost (the code that asked for memory) first.
+    /// Return addresses, innermost (the code that asked for memory) first: at most 16 unless
+    /// a profiler asked for another depth with
+    /// [`ProfilerBuilder::frames`](crate::ProfilerBuilder::frames).
     pub frames: Vec<usize>,
     /// Allocation events: successful `alloc`, `alloc_zeroed` and `realloc` calls (blocks).
     pub count: u64,
