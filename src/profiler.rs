@@ -26,7 +26,7 @@ use crate::thread_state::{self, ScopeId};
 /// ```
 ///
 /// With the `backtraces` feature, a running `Profiler` also turns on call-site capture:
-/// [`Profiler::call_sites`] lists the stacks that allocated. Overlapping profilers share one
+/// `Profiler::call_sites` lists the stacks that allocated. Overlapping profilers share one
 /// call-site table, so each one's report covers every event since the oldest profiler still
 /// running started; the table starts empty again when a profiler starts while none runs.
 ///
@@ -47,7 +47,7 @@ pub struct Profiler {
 
 impl Profiler {
     /// Opens a window now. With `backtraces`, call stacks are captured at the default depth
-    /// of 16 frames; [`Profiler::builder`] chooses another.
+    /// of 16 frames; `Profiler::builder` chooses another.
     pub fn start() -> Profiler {
         Profiler::open(
             #[cfg(feature = "backtraces")]
