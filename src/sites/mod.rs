@@ -74,7 +74,6 @@ static DEPTH: AtomicUsize = AtomicUsize::new(DEFAULT_FRAMES);
 
 /// Session bookkeeping; only ever locked in user context, never inside the allocator.
 struct Control {
-    running: usize,
     /// How many running sessions asked for each capture depth (index: frames).
     depths: [usize; MAX_FRAMES + 1],
     table_tried: bool,
@@ -82,6 +81,11 @@ struct Control {
 }
 
 impl Control {
+    /// How many sessions are running.
+    fn running(&self) -> usize {
+        self.depths.iter().sum()
+    }
+
     /// The deepest capture a running session asked for; the default when none runs.
     fn deepest_request(&self) -> usize {
         self.depths
@@ -92,7 +96,6 @@ impl Control {
 }
 
 static CONTROL: Mutex<Control> = Mutex::new(Control {
-    running: 0,
     depths: [0; MAX_FRAMES + 1],
     table_tried: false,
     baseline: EventFigures {
@@ -261,10 +264,11 @@ impl Session {
         let frames = frames.clamp(1, MAX_FRAMES);
         let _suspended = Suspended::new();
         let mut control = control();
+        let first = control.running() == 0;
         control.depths[frames] += 1;
         // Relaxed: a walk that reads the old depth only keeps a different number of frames.
         DEPTH.store(control.deepest_request(), Relaxed);
-        if control.running == 0 {
+        if first {
             let table = if control.table_tried {
                 table()
             } else {
@@ -285,7 +289,6 @@ impl Session {
             // but orders everything above before capture is seen on.
             ACTIVE.store(true, Release);
         }
-        control.running += 1;
         Session { frames }
     }
 }
@@ -293,10 +296,9 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         let mut control = control();
-        control.running -= 1;
         control.depths[self.frames] -= 1;
         DEPTH.store(control.deepest_request(), Relaxed);
-        if control.running == 0 {
+        if control.running() == 0 {
             ACTIVE.store(false, Relaxed);
         }
     }
