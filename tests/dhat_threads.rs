@@ -45,9 +45,10 @@ fn threads_share_one_profiler() {
                         reading.fetch_add(1, Ordering::Relaxed);
                     }
                     if done.load(Ordering::Relaxed) {
-                        break;
+                        return reads;
                     }
                 }
+                unreachable!("a reader stops when the writers are done")
             })
         })
         .collect();
@@ -74,7 +75,7 @@ fn threads_share_one_profiler() {
     }
     done.store(true, Ordering::Relaxed);
     for reader in readers {
-        reader.join().unwrap();
+        assert!(reader.join().unwrap() > 0);
     }
 
     let stats = dhat::AdHocStats::get();

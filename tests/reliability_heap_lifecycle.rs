@@ -187,6 +187,7 @@ mod fork {
                 n += v.len() as u64;
                 CHURNING.store(true, Ordering::Relaxed);
             }
+            n
         });
         // The forks start once the other thread is allocating, however it is scheduled.
         while !CHURNING.load(Ordering::Relaxed) && !churn.is_finished() {
@@ -223,7 +224,7 @@ mod fork {
             );
         }
         STOP.store(true, Ordering::Relaxed);
-        churn.join().unwrap();
+        assert!(churn.join().unwrap() > 0);
     }
 }
 
