@@ -5,7 +5,8 @@
 //! as text. A document is reduced to facts that must agree between dhat and
 //! a faithful replacement: the key order of the header and of each program
 //! point, the header values that do not depend on the run, the multiset of
-//! per-point numbers, and each point's frames in the scenario's own code.
+//! per-point numbers, and each point's frames in the scenario's own code
+//! (plus the `ad_hoc_event` frame that tops every ad hoc point).
 //! Alongside, [`Facts::invariants`] lists the internal consistency rules a
 //! heap file breaks (duplicate `fs` lists, peaks above maxima, and so on).
 
@@ -220,13 +221,22 @@ fn strip_address(frame: &str) -> &str {
     }
 }
 
+/// The function each crate shows first in every ad hoc point, named after
+/// its crate (a documented difference).
+const AD_HOC_ENTRIES: [&str; 2] = ["dhat::ad_hoc_event", "mod_alloc::dhat_compat::ad_hoc_event"];
+
 /// `name (…/scenarios/x.rs:12:5)` becomes `name (x.rs:12)` when the file is
 /// one of `user_files`; other frames give `None`. Columns are dropped
-/// because inlining and toolchains move them.
+/// because inlining and toolchains move them. The one frame of library code
+/// kept is the ad hoc entry point, as `ad_hoc_event` whatever its crate and
+/// location, so that both must show it.
 fn user_frame(frame: &str, user_files: &[String]) -> Option<String> {
     let frame = strip_address(frame);
     let open = frame.rfind(" (")?;
     let (name, location) = (&frame[..open], frame[open + 2..].strip_suffix(')')?);
+    if AD_HOC_ENTRIES.contains(&name) {
+        return Some("ad_hoc_event".to_string());
+    }
     let mut parts = location.rsplitn(3, ':');
     let _column = parts.next()?;
     let line = parts.next()?;
@@ -341,6 +351,24 @@ mod tests {
         assert_eq!(f.frames[0].1, ["s::main (s.rs:10)"]);
         assert!(has_duplicate_printed_frames(&f));
         assert!(!f.has_duplicate_fs);
+    }
+
+    #[test]
+    fn keeps_the_ad_hoc_entry_frame_under_one_name() {
+        let user = ["scenarios/s.rs".to_string()];
+        for entry in [
+            "0x9: dhat::ad_hoc_event (dhat-0.3.3/src/lib.rs:1176:9)",
+            "0x8: mod_alloc::dhat_compat::ad_hoc_event (src/dhat_compat/mod.rs:412:5)",
+        ] {
+            assert_eq!(user_frame(entry, &user).as_deref(), Some("ad_hoc_event"));
+        }
+        assert_eq!(
+            user_frame(
+                "0x7: mod_alloc::heap::ad_hoc_event (src/heap/mod.rs:1:1)",
+                &user
+            ),
+            None
+        );
     }
 
     #[test]

@@ -62,29 +62,6 @@ pub const DIVERGENCES: &[Divergence] = &[
         item: MERGED.1,
         only_where_dhat_repeats_fs: true,
     },
-    // Allocations inside std's panic machinery lose frames (std is partly built without frame
-    // pointers), so points print alike and are merged: frames and per-point numbers differ.
-    Divergence {
-        scenario: "heap_panics",
-        check: "pp-frames",
-        section: FRAME_POINTERS.0,
-        item: FRAME_POINTERS.1,
-        only_where_dhat_repeats_fs: false,
-    },
-    Divergence {
-        scenario: "panic_unwind_writes",
-        check: "pp-frames",
-        section: FRAME_POINTERS.0,
-        item: FRAME_POINTERS.1,
-        only_where_dhat_repeats_fs: false,
-    },
-    Divergence {
-        scenario: "panic_unwind_writes",
-        check: "pp-numbers",
-        section: FRAME_POINTERS.0,
-        item: FRAME_POINTERS.1,
-        only_where_dhat_repeats_fs: false,
-    },
     // With trimming off, dhat lists its own unwinder and allocator frames; we start at the
     // allocator's caller.
     Divergence {

@@ -788,6 +788,8 @@ pub(crate) fn ad_hoc_totals() -> AdHocTotals {
 }
 
 /// Records an ad hoc event of `weight` units at the caller's stack, if an ad hoc session runs.
+/// The stack starts at the return address into the caller, which therefore must call this
+/// in a way that leaves its own frame in place (not as a tail call).
 #[inline(never)]
 pub(crate) fn ad_hoc_event(weight: usize) {
     if RUNNING.load(Ordering::Relaxed) != AD_HOC {

@@ -7,13 +7,19 @@
 //!    program point's frames stop at the first of them. Frames common to the *start* of both
 //!    stacks are capture machinery and are skipped. Either kind is abandoned when it would
 //!    cover a whole stack. Then the frame cap applies; in heap mode one frame less, since
-//!    dhat's cap also counts its allocator's own frame, which our capture never contains.
-//!    All of this only when trimming is on.
+//!    dhat's cap also counts its allocator's own frame, which our capture never contains (in
+//!    ad hoc mode both count the frame of `ad_hoc_event`). All of this only when trimming is
+//!    on.
 //! 2. **Symbols.** Each return address resolves to zero or more symbols, innermost inlined
 //!    first, through a [`Resolve`] the caller supplies. An address with no symbols prints
 //!    nothing. In heap mode with trimming on, everything above the last allocator symbol is
-//!    dropped, so exactly one allocator frame stays on top; in ad hoc mode, everything above
-//!    `dhat_compat::ad_hoc_event`, which then comes first as `dhat::ad_hoc_event` does.
+//!    dropped, so exactly one allocator frame stays on top. Allocator symbols are std's
+//!    `alloc::alloc` layer, the allocator shims and this crate's allocator (dhat's
+//!    `<dhat::Alloc as GlobalAlloc>`), never functions that can sit below user code, such as
+//!    `dhat_compat::assert_is_panic`, which runs a closure. Ad hoc mode trims no symbols in
+//!    dhat: its points start at `dhat::ad_hoc_event`. Ours start at the return address into
+//!    `dhat_compat::ad_hoc_event`, which keeps its frame (its call is not a tail call), so it
+//!    comes first the same way; anything above it would be capture machinery and is dropped.
 //! 3. **Frame strings** read `0x…: function (file:line:col)`, with `???` and `0` for missing
 //!    parts and paths cut to their last three components. Each distinct string gets one
 //!    `ftbl` index, `[root]` being index 0.
@@ -82,24 +88,63 @@ pub(crate) fn frame_string(address: usize, symbol: &Symbol) -> String {
     )
 }
 
-/// Whether a demangled name belongs to the allocation machinery above user code: std's
-/// `alloc::alloc` layer, the `__rust_alloc` shims, and this crate's allocator (which takes
-/// the place of `<dhat::Alloc as GlobalAlloc>`).
-fn is_allocator_symbol(function: &str) -> bool {
-    const PREFIXES: [&str; 7] = [
-        "alloc::alloc::",
-        "<alloc::alloc::",
-        "<mod_alloc::",
-        "mod_alloc::",
-        "__rg_",
-        "__rust_",
-        "__rustc::",
+/// Whether a demangled name is allocation machinery, which sits above the code that
+/// allocates: std's `alloc::alloc` layer, the allocator shims (`__rust_alloc` and its
+/// siblings, plus the older `__rg_` names), and this crate's allocator, which takes the
+/// place of dhat's `<dhat::Alloc as GlobalAlloc>`: the `GlobalAlloc` impls and the modules
+/// of the allocation path, whose functions may be inlined into them.
+///
+/// Everything above the last match is dropped, so a name that can also sit *below* user
+/// code must not match, or the user's frames above it would go: the crate's functions that
+/// run user closures (`dhat_compat::assert_is_panic`, `profiler::measure_thread`), and
+/// std's other `__rust`-named functions (`__rust_try`, `__rustc::rust_begin_unwind`).
+pub(super) fn is_allocator_symbol(function: &str) -> bool {
+    const STD_PREFIXES: [&str; 3] = ["alloc::alloc::", "<alloc::alloc::", "__rg_"];
+    const SHIMS: [&str; 4] = [
+        "__rust_alloc",
+        "__rust_alloc_zeroed",
+        "__rust_realloc",
+        "__rust_dealloc",
     ];
-    PREFIXES.iter().any(|prefix| function.starts_with(prefix))
+    const ALLOCATOR_MODULES: [&str; 7] = [
+        "alloc::",
+        "thread_state::",
+        "counters::",
+        "walk::",
+        "sites::",
+        "heap::",
+        "sys::",
+    ];
+    if STD_PREFIXES
+        .iter()
+        .any(|prefix| function.starts_with(prefix))
+    {
+        return true;
+    }
+    if SHIMS.contains(&function.strip_prefix("__rustc::").unwrap_or(function)) {
+        return true;
+    }
+    if function.starts_with("<mod_alloc::dhat_compat::Alloc as ") {
+        return true;
+    }
+    let Some(path) = function
+        .strip_prefix("mod_alloc::")
+        .or_else(|| function.strip_prefix("<mod_alloc::"))
+    else {
+        return false;
+    };
+    // The one function of those modules that runs a caller's closure (a test hook).
+    if path.starts_with("sites::with_synthetic_frames") {
+        return false;
+    }
+    ALLOCATOR_MODULES
+        .iter()
+        .any(|module| path.starts_with(module))
 }
 
 /// Whether a demangled name is this crate's `ad_hoc_event`, the frame dhat shows first in
-/// ad hoc mode (frames above it are the capture's own).
+/// ad hoc mode. The capture already starts there; frames above it could only be the
+/// capture's own.
 fn is_ad_hoc_entry(function: &str) -> bool {
     function == "mod_alloc::dhat_compat::ad_hoc_event"
 }

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::dhat::{build_document, frame_string, write_document, Symbol, Unresolved};
+use super::dhat::{
+    build_document, frame_string, is_allocator_symbol, write_document, Symbol, Unresolved,
+};
 use super::document_string;
 use super::json::Layout;
 use crate::heap::{AdHocTotals, HeapTotals, Mode, Profile, ProgramPoint};
@@ -206,6 +208,210 @@ fn heap_mode_keeps_exactly_one_allocator_frame_on_top() {
         1,
     );
     assert_eq!(user_only.pps[0].fs.len(), 1);
+}
+
+#[test]
+fn only_the_allocation_machinery_counts_as_allocator_frames() {
+    let allocator = [
+        "alloc::alloc::alloc",
+        "<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+        "__rg_alloc",
+        "__rust_alloc",
+        "__rust_alloc_zeroed",
+        "__rustc::__rust_alloc",
+        "__rustc::__rust_alloc_zeroed",
+        "__rustc::__rust_realloc",
+        "__rustc::__rust_dealloc",
+        "<mod_alloc::alloc::ModAlloc<std::alloc::System> as core::alloc::global::GlobalAlloc>::alloc",
+        "<mod_alloc::dhat_compat::Alloc as core::alloc::global::GlobalAlloc>::realloc",
+        "mod_alloc::alloc::record_alloc",
+        "mod_alloc::thread_state::enter",
+        "<mod_alloc::thread_state::Suspended as core::ops::drop::Drop>::drop",
+        "mod_alloc::counters::add",
+        "mod_alloc::walk::capture",
+        "mod_alloc::sites::record",
+        "mod_alloc::heap::on_alloc",
+        "mod_alloc::sys::stack_top",
+    ];
+    // Each of these can sit below user code: they run user closures, or unwind through it.
+    let not_allocator = [
+        "mod_alloc::dhat_compat::assert_is_panic",
+        "mod_alloc::dhat_compat::check_assert_condition",
+        "<mod_alloc::dhat_compat::Profiler as core::ops::drop::Drop>::drop",
+        "mod_alloc::profiler::measure_thread",
+        "mod_alloc::sites::with_synthetic_frames::<u8, app::main::{closure#0}>",
+        "mod_alloc::callsite::__with_synthetic_frames",
+        "__rust_try",
+        "__rust_try.llvm.18232968197285350763",
+        "__rustc::rust_begin_unwind",
+        "rust_begin_unwind",
+        "__rustc::__rust_start_panic",
+        "__rustc::rust_panic",
+        "std::sys::backtrace::__rust_begin_short_backtrace",
+        "std::sys::backtrace::__rust_end_short_backtrace",
+        "__rust_alloc_error_handler",
+        "alloc::vec::from_elem",
+        "mod_alloc_extras::heap::grow",
+        "app::alloc::make",
+    ];
+    for name in allocator {
+        assert!(is_allocator_symbol(name), "{name}");
+    }
+    for name in not_allocator {
+        assert!(!is_allocator_symbol(name), "{name}");
+    }
+}
+
+#[test]
+fn user_frames_above_closure_runners_and_unwinding_are_kept() {
+    // `dhat::assert_is_panic(|| { let v = vec![0; 100]; ... })` in `app::run`, and the same
+    // under `measure_thread`: dhat keeps everything from its allocator frame down.
+    let frames_below = |runner: &str| {
+        vec![
+            (
+                0x1,
+                vec![symbol(
+                    "__rustc::__rust_alloc",
+                    "/r/alloc/src/alloc.rs",
+                    1,
+                    1,
+                )],
+            ),
+            (
+                0x2,
+                vec![
+                    symbol(
+                        "<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+                        "/r/alloc/src/alloc.rs",
+                        429,
+                        14,
+                    ),
+                    symbol("alloc::vec::from_elem", "/r/alloc/src/vec/mod.rs", 3, 3),
+                    symbol("app::run::{{closure}}", "/p/app/src/main.rs", 4, 4),
+                    symbol(
+                        "std::panicking::try::do_call",
+                        "/r/std/src/panicking.rs",
+                        5,
+                        5,
+                    ),
+                ],
+            ),
+            (
+                0x3,
+                vec![symbol("__rust_try", "/r/std/src/panicking.rs", 6, 6)],
+            ),
+            (
+                0x4,
+                vec![
+                    symbol("std::panic::catch_unwind", "/r/std/src/panic.rs", 7, 7),
+                    symbol(runner, "/c/src/dhat_compat/mod.rs", 8, 8),
+                ],
+            ),
+            (0x5, vec![symbol("app::run", "/p/app/src/main.rs", 9, 9)]),
+        ]
+    };
+    for runner in [
+        "mod_alloc::dhat_compat::assert_is_panic",
+        "mod_alloc::dhat_compat::check_assert_condition",
+        "mod_alloc::profiler::measure_thread",
+    ] {
+        let mut resolver = table(frames_below(runner));
+        let doc = build_document(
+            &profile(Mode::Heap, vec![point(&[0x1, 0x2, 0x3, 0x4, 0x5], 100, 1)]),
+            &mut resolver,
+            String::new(),
+            1,
+        );
+        let names: Vec<&str> = doc.pps[0]
+            .fs
+            .iter()
+            .map(|&i| doc.ftbl[i].split(": ").nth(1).unwrap())
+            .map(|rest| rest.rsplit_once(" (").unwrap().0)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+                "alloc::vec::from_elem",
+                "app::run::{{closure}}",
+                "std::panicking::try::do_call",
+                "__rust_try",
+                "std::panic::catch_unwind",
+                runner,
+                "app::run",
+            ],
+            "{runner}"
+        );
+    }
+
+    // The panic's payload box, allocated while unwinding from a closure: std's panic entry
+    // points are not allocator frames, so the closure and its callers stay.
+    let mut resolver = table(vec![
+        (
+            0x1,
+            vec![
+                symbol(
+                    "<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+                    "/r/alloc/src/alloc.rs",
+                    429,
+                    14,
+                ),
+                symbol(
+                    "alloc::boxed::box_new_uninit",
+                    "/r/alloc/src/boxed.rs",
+                    2,
+                    2,
+                ),
+            ],
+        ),
+        (
+            0x2,
+            vec![symbol(
+                "__rustc::__rust_start_panic",
+                "/r/panic_unwind/src/lib.rs",
+                3,
+                3,
+            )],
+        ),
+        (
+            0x3,
+            vec![symbol(
+                "__rustc::rust_begin_unwind",
+                "/r/std/src/panicking.rs",
+                4,
+                4,
+            )],
+        ),
+        (
+            0x4,
+            vec![
+                symbol(
+                    "core::panicking::panic_fmt",
+                    "/r/core/src/panicking.rs",
+                    5,
+                    5,
+                ),
+                symbol("app::run::{{closure}}", "/p/app/src/main.rs", 6, 6),
+            ],
+        ),
+        (0x5, vec![symbol("__rust_try.llvm.42", "???", 0, 0)]),
+        (0x6, vec![symbol("app::run", "/p/app/src/main.rs", 7, 7)]),
+    ]);
+    let doc = build_document(
+        &profile(
+            Mode::Heap,
+            vec![point(&[0x1, 0x2, 0x3, 0x4, 0x5, 0x6], 16, 1)],
+        ),
+        &mut resolver,
+        String::new(),
+        1,
+    );
+    assert_eq!(doc.pps[0].fs.len(), 8);
+    assert_eq!(
+        doc.ftbl[1],
+        "0x1: <alloc::alloc::Global as core::alloc::Allocator>::allocate (alloc/src/alloc.rs:429:14)"
+    );
+    assert_eq!(doc.ftbl[8], "0x6: app::run (app/src/main.rs:7:7)");
 }
 
 #[test]
