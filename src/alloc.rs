@@ -148,11 +148,13 @@ impl<A> ModAlloc<A> {
 #[cfg(feature = "dhat-compat")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dhat-compat")))]
 impl<A> ModAlloc<A> {
-    /// Writes the running heap profile to `path` as a DHAT file (for Valgrind's
-    /// `dh_view.html`) without stopping it.
+    /// Writes the running profile to `path` as a DHAT file (for Valgrind's `dh_view.html`)
+    /// without stopping it.
     ///
-    /// A heap profile runs while a [`dhat_compat::Profiler`](crate::dhat_compat::Profiler)
-    /// built for heap profiling is alive. Without one this returns an error and writes nothing.
+    /// A profile runs while a [`dhat_compat::Profiler`](crate::dhat_compat::Profiler) is
+    /// alive: a heap profile, or an ad hoc one, which is written in dhat's ad hoc format.
+    /// Without one, or after a failed `dhat_compat::assert!`, this returns an error and
+    /// writes nothing. The profiler's own work is not recorded.
     ///
     /// ```no_run
     /// use mod_alloc::{dhat_compat, ModAlloc};

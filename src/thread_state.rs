@@ -389,3 +389,41 @@ impl Drop for Suspended {
         });
     }
 }
+
+/// A value the crate made for its own use with recording suspended, which is freed the same
+/// way when it is dropped.
+///
+/// A block allocated while suspended but freed while recording would count as a free with
+/// no allocation, and the figures would drift below zero. Internal results that outlive a
+/// [`Suspended`] scope (a report's document, a rendered profile) are kept in one of these;
+/// what is finally handed to the user is copied out with recording on, so it counts as the
+/// user's own allocation, allocated and freed alike.
+#[cfg(feature = "dhat-compat")]
+pub(crate) struct Unrecorded<T>(core::mem::ManuallyDrop<T>);
+
+#[cfg(feature = "dhat-compat")]
+impl<T> Unrecorded<T> {
+    /// Runs `make` with recording suspended and keeps what it returns.
+    pub(crate) fn make(make: impl FnOnce() -> T) -> Unrecorded<T> {
+        let _suspended = Suspended::new();
+        Unrecorded(core::mem::ManuallyDrop::new(make()))
+    }
+}
+
+#[cfg(feature = "dhat-compat")]
+impl<T> core::ops::Deref for Unrecorded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+#[cfg(feature = "dhat-compat")]
+impl<T> Drop for Unrecorded<T> {
+    fn drop(&mut self) {
+        let _suspended = Suspended::new();
+        // SAFETY: the value is dropped here, once, and `self` is never used again.
+        unsafe { core::mem::ManuallyDrop::drop(&mut self.0) };
+    }
+}

@@ -140,6 +140,25 @@ fn heap_profiler_state_panics() {
             || dhat::assert!(dhat::HeapStats::get().curr_blocks == 0),
             inner,
         );
+        // Stopping a profiler inside a condition is refused too, and stops nothing.
+        dhat::assert_is_panic(
+            || {
+                dhat::assert!({
+                    drop(dhat::Profiler);
+                    true
+                })
+            },
+            inner,
+        );
+        dhat::assert_is_panic(
+            || {
+                dhat::assert!({
+                    let mut profiler = std::mem::ManuallyDrop::new(dhat::Profiler);
+                    profiler.drop_and_get_memory_output().is_empty()
+                })
+            },
+            inner,
+        );
         // The panicking condition left the thread outside the condition and the profiler
         // running, still in testing mode.
         let _ = dhat::HeapStats::get();

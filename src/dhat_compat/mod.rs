@@ -70,6 +70,7 @@ use std::path::{Path, PathBuf};
 
 use crate::heap::{self, Mode};
 use crate::report;
+use crate::thread_state::{Suspended, Unrecorded};
 
 use self::state::{forbid_inside_condition, InCondition, Output, Phase, Session};
 
@@ -163,20 +164,33 @@ impl Profiler {
     }
 
     /// Writes the profile so far as a DHAT file (one item per line) to `writer`, without
-    /// stopping. Allocations made while writing are not recorded.
+    /// stopping.
+    ///
+    /// The profiler's own work is not recorded. What `writer` allocates is: it is the
+    /// caller's code, like any other.
     ///
     /// This is not in dhat. Fails if no profiler is running (e.g. after a failed assertion).
     pub fn write_json_to<W: Write>(&self, writer: W) -> io::Result<()> {
-        let document = current_document()?;
-        let mut writer = report::write_document(&document, report::Layout::File, writer)?;
+        let document = current_document();
+        let document = document.as_ref().ok_or_else(report::no_session)?;
+        let mut writer = report::write_document(document, report::Layout::File, writer)?;
         writer.flush()
     }
 
     /// The profile so far as two-space pretty JSON, like dhat's memory buffer, without
-    /// stopping. This is not in dhat. Fails if no profiler is running.
+    /// stopping.
+    ///
+    /// Nothing of this is recorded, the returned `String` included, so a profile can be
+    /// looked at without changing it. Only the counters of [`crate::ModAlloc`] (for example a
+    /// [`crate::ThreadProfiler`]) see the string's free later, as they see the free of any
+    /// block from before their window.
+    ///
+    /// This is not in dhat. Fails if no profiler is running.
     pub fn json_string(&self) -> io::Result<String> {
-        let document = current_document()?;
-        Ok(report::document_string(&document, report::Layout::Pretty))
+        let document = current_document();
+        let document = document.as_ref().ok_or_else(report::no_session)?;
+        let _quiet = Suspended::new();
+        Ok(report::document_string(document, report::Layout::Pretty))
     }
 }
 
@@ -186,30 +200,41 @@ impl Drop for Profiler {
     }
 }
 
-/// Resolves the running session's profile, with this thread's recording suspended.
-fn current_document() -> io::Result<report::DhatDocument> {
-    let _quiet = crate::thread_state::Suspended::new();
-    let phase = state::lock();
-    let Phase::Running(session) = &*phase else {
-        return Err(report::no_session());
-    };
-    let profile = state::profile_or_empty(heap::snapshot(), session);
-    drop(phase);
-    Ok(report::document_for(&profile))
+/// The running session's profile, resolved, or `None` if no profiler runs. It is built and
+/// later freed with this thread's recording suspended.
+fn current_document() -> Unrecorded<Option<report::DhatDocument>> {
+    Unrecorded::make(|| {
+        let phase = state::lock();
+        let Phase::Running(session) = &*phase else {
+            return None;
+        };
+        let profile = state::profile_or_empty(heap::snapshot(), session);
+        drop(phase);
+        Some(report::document_for(&profile))
+    })
 }
 
 /// The shared end of `drop` and `drop_and_get_memory_output`.
 fn stop_profiler(output: Output) -> String {
-    let previous = std::mem::replace(&mut *state::lock(), Phase::Ready);
-    match previous {
-        Phase::Running(session) if session.testing => {
-            heap::stop();
-            String::new()
-        }
-        Phase::Running(session) => state::finish(&session, output),
-        Phase::PostAssert => String::new(),
-        Phase::Ready => unreachable!(),
+    // dhat's check, except while unwinding, where a second panic would abort the process.
+    if !std::thread::panicking() {
+        forbid_inside_condition();
     }
+    // The session was made with recording suspended (see `build`) and is freed that way.
+    let memory = Unrecorded::make(|| {
+        let previous = std::mem::replace(&mut *state::lock(), Phase::Ready);
+        match previous {
+            Phase::Running(session) if session.testing => {
+                drop(heap::stop());
+                String::new()
+            }
+            Phase::Running(session) => state::finish(&session, output),
+            Phase::PostAssert => String::new(),
+            Phase::Ready => unreachable!(),
+        }
+    });
+    // The memory output is handed over as a copy that counts as the caller's allocation.
+    String::from(memory.as_str())
 }
 
 /// Configures a [`Profiler`]. Every method takes and returns the builder by value.
@@ -265,16 +290,20 @@ impl ProfilerBuilder {
     /// If a profiler is already running (or has asserted and not been dropped).
     pub fn build(self) -> Profiler {
         forbid_inside_condition();
-        // Like dhat, none of this is recorded: the default file name, the session, and the
-        // panic when a profiler already runs.
-        let _quiet = crate::thread_state::Suspended::new();
+        // The caller's path was allocated while recording, so it is freed while recording,
+        // after `_quiet` is gone; the session keeps a copy.
+        let requested_file_name = self.file_name;
+        // Like dhat, none of this is recorded: the file name, the session, and the panic when
+        // a profiler already runs. The session is freed with recording suspended too.
+        let _quiet = Suspended::new();
         let mode = if self.ad_hoc { Mode::AdHoc } else { Mode::Heap };
-        let file_name = self.file_name.unwrap_or_else(|| {
-            PathBuf::from(match mode {
+        let file_name = match &requested_file_name {
+            Some(path) => path.clone(),
+            None => PathBuf::from(match mode {
                 Mode::Heap => "dhat-heap.json",
                 Mode::AdHoc => "dhat-ad-hoc.json",
-            })
-        });
+            }),
+        };
         let mut phase = state::lock();
         let started = matches!(*phase, Phase::Ready) && heap::start(mode, self.trim_backtraces);
         if !started {
@@ -404,7 +433,7 @@ pub fn check_assert_condition<F: FnOnce() -> bool>(cond: F) -> bool {
         panic_static(message);
     }
     let held = {
-        let _quiet = crate::thread_state::Suspended::new();
+        let _quiet = Suspended::new();
         let _inside = InCondition::enter();
         cond()
     };
@@ -420,6 +449,8 @@ pub fn check_assert_condition<F: FnOnce() -> bool>(cond: F) -> bool {
             Phase::Ready | Phase::PostAssert => None,
         }
     };
+    // The session was made with recording suspended and is freed that way.
+    let _quiet = Suspended::new();
     if let Some(Phase::Running(session)) = finished {
         state::finish(&session, Output::File);
     }
@@ -435,7 +466,7 @@ pub fn check_assert_condition<F: FnOnce() -> bool>(cond: F) -> bool {
 /// `Suspended` across the panic does the same here.
 #[track_caller]
 fn panic_static(message: &'static str) -> ! {
-    let _quiet = crate::thread_state::Suspended::new();
+    let _quiet = Suspended::new();
     std::panic::panic_any(message)
 }
 

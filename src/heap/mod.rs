@@ -851,6 +851,8 @@ pub(crate) fn snapshot() -> Option<Profile> {
 
 /// Stops the running session and returns its profile.
 pub(crate) fn stop() -> Option<Profile> {
+    // First, so that everything made below is freed while still suspended.
+    let _suspended = Suspended::new();
     let end = Origin::now();
     let (session, lifetimes) = with_shared(|shared| {
         SESSION_ID.store(0, Ordering::Release);
@@ -869,6 +871,5 @@ pub(crate) fn stop() -> Option<Profile> {
             session.accounting.lost_events
         );
     }
-    let _suspended = Suspended::new();
     Some(session.profile(end, &lifetimes))
 }

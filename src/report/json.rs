@@ -28,13 +28,19 @@ impl Layout {
     }
 }
 
+/// Containers a [`PrettyWriter`] can nest (a DHAT document uses three).
+const MAX_DEPTH: u32 = u64::BITS;
+
 /// Writes pretty JSON to `out`. The caller drives the structure; each container tracks
 /// whether it has had an item yet, which decides the separator and the closing line.
+///
+/// The writer allocates nothing of its own, so what `out` allocates is all there is.
 pub(crate) struct PrettyWriter<W> {
     out: W,
     indent: &'static [u8],
-    depth: usize,
-    has_items: Vec<bool>,
+    depth: u32,
+    /// Bit `d` is set once the open container at depth `d + 1` has had an item.
+    has_items: u64,
 }
 
 impl<W: Write> PrettyWriter<W> {
@@ -43,7 +49,7 @@ impl<W: Write> PrettyWriter<W> {
             out,
             indent: layout.indent(),
             depth: 0,
-            has_items: Vec::new(),
+            has_items: 0,
         }
     }
 
@@ -52,16 +58,26 @@ impl<W: Write> PrettyWriter<W> {
         self.out
     }
 
+    /// The `has_items` bit of the innermost open container (0 at the top level).
+    fn innermost(&self) -> u64 {
+        match self.depth {
+            0 => 0,
+            depth => 1 << (depth - 1),
+        }
+    }
+
     fn open(&mut self, bracket: u8) -> io::Result<()> {
+        debug_assert!(self.depth < MAX_DEPTH, "JSON nested too deeply");
         self.out.write_all(&[bracket])?;
         self.depth += 1;
-        self.has_items.push(false);
+        self.has_items &= !self.innermost();
         Ok(())
     }
 
     fn close(&mut self, bracket: u8) -> io::Result<()> {
+        let had_items = self.has_items & self.innermost() != 0;
         self.depth -= 1;
-        if self.has_items.pop().unwrap_or(false) {
+        if had_items {
             self.newline()?;
         }
         self.out.write_all(&[bracket])
@@ -78,16 +94,14 @@ impl<W: Write> PrettyWriter<W> {
     /// Starts an item of the innermost container: a comma unless it is the first, then a new
     /// indented line.
     fn item(&mut self) -> io::Result<()> {
-        if let Some(has_items) = self.has_items.last_mut() {
-            if *has_items {
-                self.out.write_all(b",")?;
-            }
-            *has_items = true;
+        if self.depth == 0 {
+            return Ok(());
         }
-        if self.depth > 0 {
-            self.newline()?;
+        if self.has_items & self.innermost() != 0 {
+            self.out.write_all(b",")?;
         }
-        Ok(())
+        self.has_items |= self.innermost();
+        self.newline()
     }
 
     pub(crate) fn begin_object(&mut self) -> io::Result<()> {

@@ -61,22 +61,17 @@ pub(crate) fn write_document_file(document: &DhatDocument, path: &Path) -> io::R
 ///
 /// This is the body of `ModAlloc::write_dhat_json`. Fails with `ErrorKind::Other` when no
 /// heap or ad hoc session is running, and with the I/O error when `path` cannot be written.
-#[allow(dead_code)] // called by `ModAlloc::write_dhat_json` once it is exposed
+/// Nothing it allocates for itself is recorded.
 pub(crate) fn write_dhat_json(path: &Path) -> io::Result<()> {
-    let _quiet = Suspended::new();
-    let profile = crate::heap::snapshot().ok_or_else(no_session)?;
-    write_document_file(&document_for(&profile), path)
-}
-
-/// The running session's profile so far, in the file layout, to any writer.
-#[allow(dead_code)] // for a `ModAlloc` writer method, like `write_dhat_json`
-pub(crate) fn write_dhat_json_to<W: Write>(out: W) -> io::Result<()> {
-    let _quiet = Suspended::new();
-    let profile = crate::heap::snapshot().ok_or_else(no_session)?;
-    let mut out = write_document(&document_for(&profile), Layout::File, out)?;
-    out.flush()
+    let written = {
+        let _quiet = Suspended::new();
+        // Writing a file fails only with OS errors, which own no heap memory.
+        crate::heap::snapshot().map(|profile| write_document_file(&document_for(&profile), path))
+    };
+    // Made outside the suspended scope: this error owns an allocation, which is the caller's.
+    written.unwrap_or_else(|| Err(no_session()))
 }
 
 pub(crate) fn no_session() -> io::Error {
-    io::Error::other("no mod_alloc heap profile is running")
+    io::Error::other("no mod_alloc::dhat_compat profiler is running")
 }
