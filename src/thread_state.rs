@@ -381,6 +381,15 @@ impl Suspended {
     }
 }
 
+impl Suspended {
+    /// Ends a suspension whose guard was forgotten with `mem::forget`: for the fork
+    /// handlers, which suspend in one callback and resume in another.
+    #[cfg(feature = "dhat-compat")]
+    pub(crate) fn end_forgotten() {
+        drop(Suspended(()));
+    }
+}
+
 impl Drop for Suspended {
     fn drop(&mut self) {
         let _ = with(|state| {

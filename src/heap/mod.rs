@@ -691,9 +691,15 @@ impl Session {
 
 /// Before `fork()`: take the session lock and every thread's, so no other thread is half-way
 /// through an update that the child would inherit with a lock held and nobody to release it.
+///
+/// The forking thread's events are suspended until `after_fork`: fork handlers registered
+/// before ours run after this one (and before `after_fork`), and one that allocates must not
+/// wait for a lock its own thread holds.
 unsafe extern "C" fn before_fork() {
+    core::mem::forget(Suspended::new());
     // SAFETY: `after_fork` releases them all in both processes; nothing touches the data
-    // between. The order (session lock first) is the one every other path uses.
+    // between: the thread holding them records nothing until then. The order (session lock
+    // first) is the one every other path uses.
     unsafe {
         SHARED.lock_for_fork();
         for block in (*SpinLock::value_ptr(core::ptr::addr_of!(SHARED).cast_mut()))
@@ -718,6 +724,7 @@ unsafe extern "C" fn after_fork() {
         }
         SHARED.force_unlock();
     }
+    Suspended::end_forgotten();
 }
 
 /// Registers the fork handlers once per process.
