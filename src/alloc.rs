@@ -2,7 +2,8 @@
 //!
 //! Each method calls the inner allocator first. A null result is returned at once with
 //! nothing recorded; otherwise the event goes to the calling thread's counters. Nothing here
-//! takes a lock, allocates, or can panic.
+//! takes a lock, allocates, or can panic; the tiers it calls into say what they do (see the
+//! crate docs, "Safety of the hot path").
 //!
 //! The common case of an event is a few instructions inlined next to the inner call, with no
 //! call of its own ([`thread_state::record_alloc`] and its siblings). Everything rare (a
@@ -177,7 +178,10 @@ impl<A> ModAlloc<A> {
 
 // SAFETY: every method forwards to `A` with the caller's arguments unchanged and returns
 // `A`'s result unchanged, so `A`'s implementation of the `GlobalAlloc` contract carries over.
-// The bookkeeping neither allocates through the global allocator nor unwinds.
+// The bookkeeping never unwinds. Its own memory comes from `System`, except the walker's
+// one-time calibration, which allocates through the global allocator with the thread's
+// recording suspended (and a flag that keeps it from calibrating again), so those nested
+// calls record nothing.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for ModAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {

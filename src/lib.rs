@@ -56,10 +56,19 @@
 //!
 //! # Safety of the hot path
 //!
-//! The allocator never takes a lock, never allocates through itself, and never panics. Its
-//! per-thread state is a `const`-initialised thread-local without a destructor, reached with
-//! `try_with`, so calls made while a thread starts or while its thread-locals are destroyed
-//! are still counted (in shared fallback counters).
+//! The allocator never panics and never records its own work. Its per-thread state is a
+//! `const`-initialised thread-local without a destructor, reached with `try_with`, so calls
+//! made while a thread starts or while its thread-locals are destroyed are still counted (in
+//! shared fallback counters).
+//!
+//! - The counters take no lock and allocate nothing.
+//! - With `backtraces`, the stack walk and the call-site table are lock-free too. The walker
+//!   calibrates itself once per process with a few allocations of its own, made with the
+//!   thread's recording suspended, so they are neither counted nor walked.
+//! - With `dhat-compat`, a thread records heap events under a lock that only it takes on the
+//!   common path; a process-wide lock is taken for rare work (see `MIGRATING_FROM_DHAT.md`).
+//!   No lock is held across the stack walk or the inner allocator, and the profiler's tables
+//!   grow with memory from `System`, never through the allocator being profiled.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]

@@ -267,12 +267,16 @@ thread_local! {
 }
 
 /// The calling thread's block, made and registered on its first heap event.
+///
+/// The block lives until the thread's exit hook frees it, not for `'static`: callers keep
+/// the reference only for the allocator call that asked for it, which ends before the
+/// thread can exit.
 #[inline]
 fn thread_heap() -> Option<&'static ThreadHeap> {
     match THREAD_HEAP.try_with(Cell::get).ok()? {
         ThreadBlock::None => register_thread(),
         // SAFETY: this is the block's own thread, and its exit hook has not run (it sets
-        // `Exited` first).
+        // `Exited` first); the reference is used only until this allocator call returns.
         ThreadBlock::Registered(block) => Some(unsafe { block.get() }),
         ThreadBlock::Exited => None,
     }
@@ -523,6 +527,8 @@ pub(crate) fn after_realloc(
                     data.batch.dealloc(tracked.block.point, old_size, 0);
                     data.batch.lost_events += 1;
                 }
+                // Every event that adds to the batch ends here, which keeps room for the next.
+                end_event(heap, data);
                 return;
             }
             let birth = now.saturating_sub(data.origin);
