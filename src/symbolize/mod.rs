@@ -61,7 +61,6 @@ mod debug_files;
 mod modules;
 mod object_file;
 mod pdb_file;
-mod report;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -72,13 +71,6 @@ use crate::thread_state::Suspended;
 
 use self::modules::ModuleMap;
 use self::object_file::ObjectDebug;
-
-#[allow(unused_imports)] // consumed by the report and DHAT writers as they are wired up
-pub(crate) use self::report::{top_sites_report, SiteInput};
-
-/// The crate-internal name for one resolved frame.
-#[allow(dead_code)] // used by the report writers
-pub(crate) type SymbolFrame = Symbol;
 
 /// One resolved frame: where a captured address points in the source.
 ///
