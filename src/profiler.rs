@@ -105,8 +105,35 @@ impl Profiler {
     /// The call sites that allocated so far, without closing the window.
     ///
     /// Works without the `symbolicate` feature: each site is a list of raw return addresses.
-    /// Building the report allocates, with the calling thread's recording suspended, so it
-    /// never shows up in the figures. See [`CallSiteReport`](crate::CallSiteReport).
+    /// See [`CallSiteReport`](crate::CallSiteReport).
+    ///
+    /// Reading the call-site table is not counted. The report is ordinary memory that the
+    /// caller owns, so it is counted like any other allocation, both when it is made and when
+    /// it is freed: one block for the list of sites (none when there are no sites) and one
+    /// for each site's frames. Its allocations are also events in later reports, like any
+    /// other. A window that makes and frees a report therefore still ends with a net change of
+    /// zero. To leave the report out of a window's figures entirely, read them with
+    /// [`stats`](Profiler::stats) first:
+    ///
+    /// ```
+    /// use mod_alloc::{ModAlloc, Profiler};
+    ///
+    /// #[global_allocator]
+    /// static GLOBAL: ModAlloc = ModAlloc::new();
+    ///
+    /// fn main() {
+    ///     let p = Profiler::start();
+    ///     let v = vec![0u8; 100];
+    ///     let before = p.stats();
+    ///     drop(p.call_sites());
+    ///     let after = p.stats();
+    ///     assert_eq!(before.alloc_count, 1);
+    ///     // The report came and went: more blocks allocated and freed, no change in the heap.
+    ///     assert_eq!(after.alloc_count - before.alloc_count, after.dealloc_count);
+    ///     assert_eq!((after.net_blocks, after.net_bytes), (1, 100));
+    ///     drop(v);
+    /// }
+    /// ```
     #[cfg(feature = "backtraces")]
     #[cfg_attr(docsrs, doc(cfg(feature = "backtraces")))]
     pub fn call_sites(&self) -> crate::CallSiteReport {

@@ -4,7 +4,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
-use mod_alloc::{CallSiteReport, ModAlloc, Profiler};
+use mod_alloc::{CallSiteReport, ModAlloc, Profiler, ThreadProfiler};
 
 /// Refuses every request of exactly 777 bytes, to check that nulls record nothing.
 struct Picky;
@@ -38,6 +38,7 @@ static GLOBAL: ModAlloc<Picky> = ModAlloc::with_inner(Picky);
 const A: [usize; 2] = [0xa1, 0xa2];
 const B: [usize; 3] = [0xb1, 0xb2, 0xb3];
 const C: [usize; 1] = [0xc1];
+const D: [usize; 2] = [0xd1, 0xd2];
 
 fn at<R>(frames: &[usize], f: impl FnOnce() -> R) -> R {
     mod_alloc::__private::with_synthetic_frames(frames, f)
@@ -45,6 +46,23 @@ fn at<R>(frames: &[usize], f: impl FnOnce() -> R) -> R {
 
 fn site<'r>(report: &'r CallSiteReport, frames: &[usize]) -> Option<&'r mod_alloc::CallSite> {
     report.sites.iter().find(|s| s.frames == frames)
+}
+
+/// The blocks and bytes a report holds: its list of sites and each site's frames.
+fn footprint(report: &CallSiteReport) -> (u64, u64) {
+    let list = (report.sites.capacity() > 0) as u64;
+    let list_bytes = report.sites.capacity() * std::mem::size_of::<mod_alloc::CallSite>();
+    let frames_bytes: usize = report
+        .sites
+        .iter()
+        .map(|site| site.frames.capacity() * std::mem::size_of::<usize>())
+        .sum();
+    let frame_lists = report
+        .sites
+        .iter()
+        .filter(|site| site.frames.capacity() > 0)
+        .count() as u64;
+    (list + frame_lists, (list_bytes + frames_bytes) as u64)
 }
 
 fn alloc_raw(size: usize) -> *mut u8 {
@@ -102,12 +120,42 @@ fn report_scenarios() {
     assert!(text.contains("0xb1 0xb2 0xb3"), "{text}");
     assert!(text.contains("captured no"), "{text}");
 
-    // Building a report allocates, but never shows up in the figures.
+    // The report is the caller's memory, counted like any other: its blocks are allocation
+    // events of the next report, and the work of reading the table is not.
     let first = profiler.call_sites();
     let second = profiler.call_sites();
-    assert_eq!(first.events, second.events);
-    assert_eq!(first.sites, second.sites);
+    assert_eq!(second.events, first.events + footprint(&first).0);
+    for frames in [&A[..], &B[..], &C[..]] {
+        assert_eq!(site(&second, frames), site(&first, frames));
+    }
     assert_eq!(site(&second, &A), site(&report, &A));
+    drop((first, second));
+
+    // A report made and dropped inside a window counts as many frees as allocations, on the
+    // calling thread and process-wide: the window's net stays at zero.
+    let own = ThreadProfiler::start();
+    let window = Profiler::start();
+    let one = at(&D, || std::hint::black_box(vec![1u8; 100]));
+    drop(one);
+    let made = profiler.call_sites();
+    let (blocks, bytes) = footprint(&made);
+    assert!(blocks >= 5, "sites A, B, C and D at least: {made}");
+    assert_eq!(site(&made, &D).map(|s| (s.count, s.bytes)), Some((1, 100)));
+    drop(made);
+    let (own, window) = (own.stop(), window.stop());
+    for (figures, name) in [(own, "ThreadProfiler"), (window, "Profiler")] {
+        assert_eq!(
+            (figures.alloc_count, figures.dealloc_count),
+            (1 + blocks, 1 + blocks),
+            "{name}: {figures:?}"
+        );
+        assert_eq!(figures.total_bytes, 100 + bytes, "{name}: {figures:?}");
+        assert_eq!(
+            (figures.net_bytes, figures.net_blocks),
+            (0, 0),
+            "{name}: {figures:?}"
+        );
+    }
 
     // An overlapping window shares the table: it sees A too.
     let overlapping = Profiler::start();

@@ -22,7 +22,15 @@
 //! new baseline. A session that starts while others run joins their generation, so
 //! overlapping profilers share one table and a report covers every event since the oldest
 //! running one started. Events racing with the start or end of a generation may land on
-//! either side of it, or be dropped from the finished one; nothing else is lost silently.
+//! either side of it, or be dropped from the finished one; nothing else is lost silently,
+//! and no event is ever credited to a site it did not come from (see "Stragglers" in
+//! [`threads`](mod@threads)).
+//!
+//! # Reports
+//!
+//! [`report`] reads the table with recording suspended but hands back a report allocated
+//! with the caller's recording on: it is the caller's memory, and whoever frees it later does
+//! so recorded, so its allocation must be recorded too for the figures to balance.
 //!
 //! # Unattributed events
 //!
@@ -327,9 +335,32 @@ fn create_table(control: &mut Control) -> Option<&'static Table> {
     Some(unsafe { &*memory })
 }
 
-/// The call sites of the current generation. Call only while a session runs.
+/// The call sites of the current generation, in memory the caller owns. Call only while a
+/// session runs.
+///
+/// Reading the table happens with recording suspended, into scratch memory freed the same
+/// way, so that work never shows up. The report itself is then copied out with the caller's
+/// recording as it stands: one block for the list of sites (none if there are no sites) and
+/// one per site for its frames, each allocated at its exact length. Whoever frees those
+/// blocks later, wherever, does so recorded; allocating them unrecorded would make every
+/// window that frees a report count frees it never saw allocated. (A `Drop` impl that
+/// suspends recording could not help: the report's vectors are public fields that can be
+/// moved out, taken or cloned and freed anywhere.)
 pub(crate) fn report() -> CallSiteReport {
+    let scratch = {
+        let _suspended = Suspended::new();
+        read_sites()
+    };
+    // `Vec::clone` allocates exactly `len` elements, so the blocks are predictable.
+    let report = scratch.clone();
     let _suspended = Suspended::new();
+    drop(scratch);
+    report
+}
+
+/// The report of the current generation, built with the calling thread's recording
+/// suspended; free it the same way.
+fn read_sites() -> CallSiteReport {
     let baseline = control().baseline;
     // Acquire: as in `record`; also makes every site published so far visible.
     let generation = GENERATION.load(Acquire);
