@@ -33,3 +33,14 @@ pub(crate) fn spin_wait(round: u32) {
         loom::thread::yield_now();
     }
 }
+
+/// Nothing in normal builds. Under loom, a `SeqCst` fence. Loom treats `SeqCst` loads,
+/// stores and read-modify-writes as acquire/release only and models the single total order
+/// through fences alone, so where the real code relies on a store (or read-modify-write)
+/// followed by a load, both `SeqCst`, never being reordered (see `Slot::add_if_site_of`),
+/// the model gets the same guarantee from a fence between them.
+#[inline(always)]
+pub(crate) fn seq_cst_fence_for_loom() {
+    #[cfg(all(mod_alloc_loom, test))]
+    loom::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+}

@@ -18,14 +18,17 @@
 //!
 //! # The slot state machine
 //!
-//! Each slot has one state word: `EMPTY` (0), or a phase (`CLAIMING`, `READY`) tagged with
-//! the capture generation that owns it.
+//! Each slot has one state word: `EMPTY` (0), a phase (`CLAIMING`, `READY`) tagged with
+//! the capture generation that owns it, or `RETIRING`, which only the sweep sets, briefly.
 //!
 //! ```text
 //!   EMPTY --CAS by an inserter (AcqRel)--> CLAIMING(g) --store (Release)--> READY(g)
-//!     ^                                       |                               |
-//!     +---- store (Release), memory refused --+                               |
-//!     +---- sweep at the start of a new generation (Release) ----------------+
+//!     ^  ^                                      |                            |    ^
+//!     |  +-- store (Release), memory refused ---+             sweep (SeqCst) |    |
+//!     |                                                                      v    |
+//!     +-- sweep, no flush in progress (Release) ------------------------ RETIRING |
+//!                                                                            |    |
+//!                                       sweep, a flush in progress (Release) +----+
 //! ```
 //!
 //! - Only the thread whose compare-and-swap took a slot out of `EMPTY` writes its frames,
@@ -45,22 +48,54 @@
 //! # Generations and reuse
 //!
 //! The table belongs to a capture session (see [`super`]). A new session does not allocate a
-//! new table: it [sweeps](Table::sweep) the old one back to `EMPTY`, zeroing the counters,
-//! and bumps the generation. The sweep leaves alone any slot a straggler from the previous
-//! session is still claiming; that slot ends as a `READY` site of an old generation, which
-//! the new generation treats as occupied until the next sweep.
+//! new table: it [sweeps](Table::sweep) the old one back to `EMPTY`, zeroing the counters
+//! (except where a late flush is adding to them, see below), and bumps the generation. The
+//! sweep leaves alone any slot a straggler from the previous session is still claiming; that
+//! slot ends as a `READY` site of an old generation, which the new generation treats as
+//! occupied until the next sweep.
 //!
 //! Frame storage is a separate buffer per slot from [`System`], kept across sweeps for the
 //! next site that claims the slot. A buffer too short for a new list is replaced and the old
 //! one is deliberately leaked, since a straggler may still be reading it. Buffers have
 //! capacities of 16, 32 or 64 frames, so each slot leaks at most two buffers over the life
 //! of the process.
+//!
+//! # Flushes and sweeps
+//!
+//! A site's shared counters receive the events that per-thread caches flush (see
+//! [`super::threads`]), and a flush can come late: a thread that loaded generation `g` just
+//! before the last session ended and a new one began may flush an entry of `g` after the
+//! sweep, when its slot is empty or already holds another list for `g + 1`. Adding blindly
+//! would credit that list with events it never had (or leave them in the counters of an
+//! empty slot for its next site to inherit). So a flush adds only to a slot still in
+//! `READY(g)` ([`Slot::add_if_site_of`]), and the check and the additions are made atomic
+//! with respect to the sweep by a handshake on a per-slot count of flushes in progress:
+//!
+//! - a flush increments `flushing`, loads the state, adds if it read `READY(g)`, and
+//!   decrements `flushing`;
+//! - the sweep stores `RETIRING`, then loads `flushing`. If it is zero it zeroes the
+//!   counters and stores `EMPTY`; otherwise it puts `READY(g)` back, and the slot stays a
+//!   site of its old generation, occupied and never matched, until a later sweep.
+//!
+//! The increment, the two state accesses and the load of `flushing` are `SeqCst`, so in
+//! their single order either the sweep sees the flush (and keeps its counters away from any
+//! new site) or the flush sees `RETIRING` or something later (and adds nothing). A flush
+//! that reads `READY(g)` after the sweep has emptied the slot can only meet a straggler's
+//! site of the same finished generation `g`, which no later report reads and the next sweep
+//! zeroes. The late flush's events are dropped from the finished generation, as the
+//! session docs in [`super`] allow. The cost falls on flushes alone (two more atomic
+//! read-modify-writes on a line the flush writes anyway); a cache hit does not flush. The
+//! loom model `a_late_flush_never_reaches_the_next_generation` checks the handshake in every
+//! interleaving of a flush with a sweep and the next generation's claim.
 
 use core::ptr;
-use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::alloc::{GlobalAlloc, Layout, System};
 
-use super::primitive::{spin_wait, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, ZEROED_IS_VALID};
+use super::primitive::{
+    seq_cst_fence_for_loom, spin_wait, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
+    ZEROED_IS_VALID,
+};
 use super::SiteId;
 
 /// Slots probed per segment before moving to the next segment.
@@ -81,6 +116,8 @@ const PHASE_MASK: u32 = (1 << PHASE_BITS) - 1;
 const EMPTY: u32 = 0;
 const CLAIMING: u32 = 1;
 const READY: u32 = 2;
+/// A site the sweep is taking away: occupied, never matched, and closed to flushes.
+const RETIRING: u32 = 3;
 
 /// The largest generation a state word can carry.
 pub(crate) const MAX_GENERATION: u32 = u32::MAX >> PHASE_BITS;
@@ -135,8 +172,11 @@ pub(crate) struct Slot {
     len: AtomicU32,
     hash: AtomicU64,
     frames: AtomicPtr<AtomicUsize>,
-    frame_capacity: AtomicUsize,
+    frame_capacity: AtomicU32,
+    /// Flushes adding to `count` and `bytes` at this moment (see [`Slot::add_if_site_of`]).
+    flushing: AtomicU32,
     /// Events flushed here from the per-thread caches, and their bytes (see `super::threads`).
+    /// Only [`Slot::add_if_site_of`] adds to them.
     pub(crate) count: AtomicU64,
     pub(crate) bytes: AtomicU64,
 }
@@ -156,7 +196,8 @@ impl Slot {
             len: AtomicU32::new(0),
             hash: AtomicU64::new(0),
             frames: AtomicPtr::new(ptr::null_mut()),
-            frame_capacity: AtomicUsize::new(0),
+            frame_capacity: AtomicU32::new(0),
+            flushing: AtomicU32::new(0),
             count: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
         }
@@ -231,14 +272,16 @@ impl Slot {
     /// Only the thread holding the claim calls this.
     fn frame_buffer(&self, len: usize) -> Option<*mut AtomicUsize> {
         let current = self.frames.load(Relaxed);
-        if !current.is_null() && self.frame_capacity.load(Relaxed) >= len {
+        if !current.is_null() && self.frame_capacity.load(Relaxed) as usize >= len {
             return Some(current);
         }
-        let capacity = len.max(MIN_FRAME_CAPACITY).next_power_of_two();
+        let capacity = len.max(MIN_FRAME_CAPACITY).checked_next_power_of_two()?;
+        // Kept as a `u32` (captures are at most 64 frames), so the slot stays 48 bytes.
+        let stored_capacity = u32::try_from(capacity).ok()?;
         let buffer = alloc_atomics(capacity)?;
         // The old buffer, if any, is leaked on purpose: see the module docs.
         self.frames.store(buffer, Relaxed);
-        self.frame_capacity.store(capacity, Relaxed);
+        self.frame_capacity.store(stored_capacity, Relaxed);
         Some(buffer)
     }
 
@@ -288,6 +331,57 @@ impl Slot {
             // SAFETY: as in `holds`.
             unsafe { &*buffer.add(i) }.load(Relaxed)
         }));
+    }
+
+    /// Adds `count` events of `bytes` in all to this slot's counters if it is still the site
+    /// of `generation` that the caller found; `false`, adding nothing, if a sweep has taken
+    /// it (see "Flushes and sweeps" in the module docs).
+    ///
+    /// The caller found the site in `generation`, so a slot in `READY(generation)` holds
+    /// either that site or, after a sweep, a straggler's site of the same finished
+    /// generation, which no report of a later generation reads.
+    pub(crate) fn add_if_site_of(&self, generation: u32, count: u64, bytes: u64) -> bool {
+        // SeqCst, with the load below: the two halves of the handshake with `retire`, which
+        // stores RETIRING and then loads `flushing`, both SeqCst. In their single total order
+        // either this increment comes first, and `retire` sees it (then leaves the counters
+        // alone) or the decrement below (then zeroes them after our additions), or its store
+        // comes first, and the load below cannot see this slot's old READY(generation).
+        self.flushing.fetch_add(1, SeqCst);
+        seq_cst_fence_for_loom();
+        let current = self.state.load(SeqCst) == tagged(generation, READY);
+        if current {
+            self.count.fetch_add(count, Relaxed);
+            self.bytes.fetch_add(bytes, Relaxed);
+        }
+        // Release: a `retire` whose SeqCst load reads this decrement (or a later value) sees
+        // the additions above, and zeroes the counters after them.
+        self.flushing.fetch_sub(1, Release);
+        current
+    }
+
+    /// Returns a published site to EMPTY with zero counters, unless a flush may be adding to
+    /// it at this moment, in which case it stays a site of its old generation until a later
+    /// sweep. Only the sweep calls this.
+    fn retire(&self) {
+        let state = self.state.load(Acquire);
+        if state & PHASE_MASK != READY {
+            // EMPTY, or a straggler's claim from the previous session: left alone.
+            return;
+        }
+        // SeqCst: see `add_if_site_of`. Nothing else moves a READY slot, so a plain store
+        // cannot lose another thread's change.
+        self.state.store(RETIRING, SeqCst);
+        seq_cst_fence_for_loom();
+        if self.flushing.load(SeqCst) != 0 {
+            // Release: as a READY store in `claim`; the frames never changed.
+            self.state.store(state, Release);
+            return;
+        }
+        self.count.store(0, Relaxed);
+        self.bytes.store(0, Relaxed);
+        // Release: the zeroed counters happen-before the next claimer's AcqRel CAS and any
+        // inserter's Acquire load that sees EMPTY.
+        self.state.store(EMPTY, Release);
     }
 }
 
@@ -387,7 +481,7 @@ unsafe fn free_slots(slots: *mut Slot, capacity: usize) {
         let slot = unsafe { &mut *slots.add(i) };
         let buffer = slot.frames.load(Relaxed);
         if !buffer.is_null() {
-            let frame_capacity = slot.frame_capacity.load(Relaxed);
+            let frame_capacity = slot.frame_capacity.load(Relaxed) as usize;
             for j in 0..frame_capacity {
                 // SAFETY: the buffer holds `frame_capacity` initialised atomics.
                 unsafe { ptr::drop_in_place(buffer.add(j)) };
@@ -543,20 +637,13 @@ impl Table {
         })
     }
 
-    /// Returns every published site to EMPTY with zero counters, ready for a new generation.
-    /// Callers must not sweep from two threads at once.
+    /// Returns every published site to EMPTY with zero counters, ready for a new generation,
+    /// except those a flush is adding to at that moment. Callers must not sweep from two
+    /// threads at once.
     pub(crate) fn sweep(&self) {
         for segment in self.segments() {
             for (_, slot) in segment.slots() {
-                let state = slot.state.load(Acquire);
-                if state & PHASE_MASK == READY {
-                    slot.count.store(0, Relaxed);
-                    slot.bytes.store(0, Relaxed);
-                    // Release: the zeroed counters happen-before the next claimer's AcqRel CAS
-                    // and any inserter's Acquire load that sees EMPTY.
-                    slot.state.store(EMPTY, Release);
-                }
-                // CLAIMING slots belong to a straggler from the previous session: left alone.
+                slot.retire();
             }
         }
     }
@@ -690,6 +777,107 @@ mod tests {
     }
 
     #[test]
+    fn flushes_add_only_to_the_site_of_their_generation() {
+        let table = Table::new(8).unwrap();
+        let frames = [7, 8, 9];
+        let (_, slot) = table.intern(&frames, hash_frames(&frames), 1).unwrap();
+        assert!(slot.add_if_site_of(1, 2, 16));
+        assert!(!slot.add_if_site_of(2, 5, 50), "another generation's site");
+        assert_eq!(
+            (slot.count.load(Relaxed), slot.bytes.load(Relaxed)),
+            (2, 16)
+        );
+        table.sweep();
+        assert!(!slot.add_if_site_of(1, 5, 50), "swept");
+        assert_eq!((slot.count.load(Relaxed), slot.bytes.load(Relaxed)), (0, 0));
+        assert_eq!(slot.flushing.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn a_sweep_leaves_a_site_being_flushed_to_a_later_sweep() {
+        let table = Table::new(8).unwrap();
+        let frames = [7, 8, 9];
+        let hash = hash_frames(&frames);
+        let (id, slot) = table.intern(&frames, hash, 1).unwrap();
+        assert!(slot.add_if_site_of(1, 3, 30));
+        // A flush is between its check and its additions while the sweep runs.
+        slot.flushing.fetch_add(1, Relaxed);
+        table.sweep();
+        assert_eq!(
+            frames_of(&table, id, 1).unwrap(),
+            frames,
+            "kept, with its frames"
+        );
+        assert_eq!(slot.count.load(Relaxed), 3, "counters untouched");
+        let (elsewhere, fresh) = table.intern(&frames, hash, 2).unwrap();
+        assert_ne!(elsewhere, id, "occupied for the new generation");
+        assert_eq!(fresh.count.load(Relaxed), 0);
+        slot.flushing.fetch_sub(1, Relaxed);
+        table.sweep();
+        assert!(frames_of(&table, id, 1).is_none());
+        assert_eq!((slot.count.load(Relaxed), slot.bytes.load(Relaxed)), (0, 0));
+        let (reused, _) = table.intern(&[1], hash, 3).unwrap();
+        assert_eq!(reused, id, "free again");
+    }
+
+    #[test]
+    fn flushes_racing_a_sweep_never_reach_the_next_site() {
+        // A straggler keeps flushing into the slot it found in an odd generation while this
+        // thread sweeps and claims the slot for the next, even generation: that site must
+        // stay at zero.
+        use std::sync::atomic::{AtomicBool, AtomicU32 as StdU32};
+        let table = Table::new(8).unwrap();
+        let hash = 0x5eed;
+        let rounds = if cfg!(miri) { 5 } else { 300 };
+        let published = StdU32::new(0);
+        let picked_up = StdU32::new(0);
+        let done = AtomicBool::new(false);
+        /// Stops the straggler even when an assertion fails, so the scope can end.
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Relaxed);
+            }
+        }
+        std::thread::scope(|scope| {
+            let _stop = Stop(&done);
+            scope.spawn(|| {
+                let mut found = None;
+                while !done.load(Relaxed) {
+                    let generation = published.load(Acquire);
+                    if found.map(|(g, _)| g) != Some(generation) {
+                        let slot = table.intern(&[1], hash, generation).unwrap().1;
+                        found = Some((generation, slot));
+                        picked_up.store(generation, Release);
+                    }
+                    if let Some((generation, slot)) = found {
+                        slot.add_if_site_of(generation, 1, 1);
+                    }
+                }
+            });
+            for round in 0..rounds {
+                let old = 2 * round + 1;
+                table.intern(&[1], hash, old).unwrap();
+                published.store(old, Release);
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                while picked_up.load(Acquire) != old {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "the straggler stopped"
+                    );
+                    std::thread::yield_now();
+                }
+                table.sweep();
+                let (_, slot) = table.intern(&[2], hash, old + 1).unwrap();
+                for _ in 0..3 {
+                    std::thread::yield_now();
+                }
+                assert_eq!(slot.count.load(Relaxed), 0, "round {round}");
+            }
+        });
+    }
+
+    #[test]
     fn other_generations_are_occupied_not_matched() {
         let table = Table::new(8).unwrap();
         let frames = [1, 2];
@@ -741,6 +929,35 @@ mod loom_tests {
             out.push((id, frames));
         });
         out
+    }
+
+    #[test]
+    fn a_late_flush_never_reaches_the_next_generation() {
+        loom::model(|| {
+            let table = Arc::new(Table::new(4).unwrap());
+            let (id, slot) = table.intern(&[1], 7, 1).unwrap();
+            assert!(slot.add_if_site_of(1, 1, 1));
+            let other = Arc::clone(&table);
+            // A straggler flushes an entry of generation 1 while a new session sweeps and
+            // generation 2 inserts another list with the same first probe.
+            let straggler =
+                loom::thread::spawn(move || other.slot(id).unwrap().add_if_site_of(1, 10, 100));
+            table.sweep();
+            let (_, new) = table.intern(&[2], 7, 2).unwrap();
+            let flushed = straggler.join().unwrap();
+            assert_eq!(
+                (new.count.load(Relaxed), new.bytes.load(Relaxed)),
+                (0, 0),
+                "the new site was credited with generation 1's events"
+            );
+            let old = table.slot(id).unwrap();
+            if !core::ptr::eq(old, new) {
+                // The sweep saw the flush in progress and kept the old site, untouched.
+                let kept = (old.count.load(Relaxed), old.bytes.load(Relaxed));
+                assert_eq!(kept, if flushed { (11, 101) } else { (1, 1) });
+            }
+            assert_eq!(old.flushing.load(Relaxed), 0);
+        });
     }
 
     #[test]

@@ -23,12 +23,25 @@
 //! - An event whose site is in one of its entries adds to that entry. On a miss the event
 //!   takes over one of its two entries (a stale one if there is one, else the one whose last
 //!   event is older), first flushing the entry into its old site's shared counters in the
-//!   table (two relaxed `fetch_add`s).
+//!   table ([`Slot::add_if_site_of`]: two relaxed `fetch_add`s inside a handshake with the
+//!   sweep, see below).
 //! - An entry is tagged with the capture generation and site id. A report adds the entries of
 //!   its generation to the sites' shared counters; stale entries are ignored and never
 //!   flushed.
 //! - Per-site totals are therefore exact whenever the allocating threads are quiet. While they
 //!   run, a report can miss or double an entry that is being flushed at that instant.
+//!
+//! # Stragglers
+//!
+//! An event uses the generation it loaded when it started. If, while it is between that load
+//! and its flush, the last session ends and a new one sweeps the table, the entry it flushes
+//! belongs to a finished generation, and the entry's slot may since have been emptied or
+//! claimed for another frame list of the new generation. So a flush adds to the slot only
+//! while it is still a published site of the entry's generation, checked in a way the sweep
+//! cannot slip between (see "Flushes and sweeps" in [`super::table`](mod@super::table));
+//! otherwise its events land nowhere. They belong to a finished generation whose reports are
+//! over, and no site of a later generation is ever credited with them. The check costs each
+//! flush two more atomic read-modify-writes; hits never flush, so the hot path pays nothing.
 //!
 //! Blocks come from [`System`], are linked into a grow-only list and are never freed. A
 //! block whose thread has exited (see [`release_current`]) is adopted, with its figures, by
@@ -272,9 +285,9 @@ impl ThreadSites {
         let now = bump(&self.figures.events, 1) as u32;
         bump(&self.figures.frames, frames.len() as u64);
         if frames.is_empty() || frames.len() > MAX_KEYED_FRAMES {
-            // Not cachable: straight to the site's shared counters.
-            slot.count.fetch_add(1, Relaxed);
-            slot.bytes.fetch_add(bytes, Relaxed);
+            // Not cachable: straight to the site's shared counters, if a sweep has not taken
+            // the slot since `intern` found it.
+            slot.add_if_site_of(generation, 1, bytes);
             return;
         }
         let entries = &self.entries;
@@ -326,9 +339,9 @@ impl Entries {
         unsafe { slot.as_ref() }.is_some_and(|slot| slot.is_site_of(generation, frames))
     }
 
-    /// Flushes entry `index` to its site's shared counters (if it is of this generation) and
-    /// reuses it for site `id` of `generation`, whose slot `slot` holds `frames` (keyed by
-    /// `key`), counting one event of `bytes`.
+    /// Flushes entry `index` to its site's shared counters (if it is of this generation and
+    /// its slot still holds that site) and reuses it for site `id` of `generation`, whose slot
+    /// `slot` holds `frames` (keyed by `key`), counting one event of `bytes`.
     #[inline(always)]
     fn take_over(
         &self,
@@ -347,8 +360,13 @@ impl Entries {
             // SAFETY: an entry tagged with a site of this generation was given that site's
             // slot by `take_over`; slots live as long as the table, which is never freed.
             if let Some(old_slot) = unsafe { old_slot.as_ref() } {
-                old_slot.count.fetch_add(head.count.load(Relaxed), Relaxed);
-                old_slot.bytes.fetch_add(head.bytes.load(Relaxed), Relaxed);
+                // `generation` may already be over (see "Stragglers" in the module docs):
+                // then the slot may have been swept, and its events land nowhere.
+                old_slot.add_if_site_of(
+                    generation,
+                    head.count.load(Relaxed),
+                    head.bytes.load(Relaxed),
+                );
             }
         }
         let inline = frames.len().min(INLINE_FRAMES);
@@ -727,6 +745,77 @@ mod tests {
         assert_eq!(totals[&idle[..]], 100);
         assert_eq!(totals[&busy[0][..]], rounds);
         assert_eq!(totals[&busy[1][..]], rounds);
+    }
+
+    /// Three lists with one key, so they compete for the same two entries.
+    const OLD: [usize; 3] = [0x10, 0x20, 1];
+    const FILLER: [usize; 3] = [0x10, 0x20, 2];
+    const STRAGGLER: [usize; 3] = [0x10, 0x20, 3];
+
+    /// A thread caches three events at `OLD` and one at `FILLER` in generation 1, so both
+    /// candidate entries hold sites and `OLD`'s is the one to give way. Returns `OLD`'s slot.
+    fn cache_old_generation<'t>(block: &ThreadSites, table: &'t Table) -> &'t Slot {
+        for _ in 0..3 {
+            record(block, table, 1, &OLD, 8);
+        }
+        record(block, table, 1, &FILLER, 8);
+        let (_, slot) = table.intern(&OLD, hash_frames(&OLD), 1).unwrap();
+        assert_eq!(slot.count.load(Relaxed), 0, "still in the thread's entry");
+        slot
+    }
+
+    /// What a thread that loaded generation 1 just before a new session began does with its
+    /// next miss: it takes over `OLD`'s entry and flushes it.
+    fn straggler_event(block: &ThreadSites, table: &Table) {
+        let site = table
+            .intern(&STRAGGLER, hash_frames(&STRAGGLER), 1)
+            .unwrap();
+        block.record_site(1, site, &STRAGGLER, 8);
+        assert!(block.record_cached(1, &STRAGGLER, 8), "it took an entry");
+        assert!(!block.record_cached(1, &OLD, 8), "it took `OLD`'s entry");
+    }
+
+    #[test]
+    fn a_straggler_flush_never_credits_a_site_of_the_next_generation() {
+        let table = Table::new(64).unwrap();
+        let block = private_block();
+        let old_slot = cache_old_generation(&block, &table);
+        // A new session sweeps the table, and generation 2 claims the same slot for another
+        // list (the same hash makes it probe the same slot first).
+        table.sweep();
+        let new = [0x99, 0x98];
+        let (_, new_slot) = table.intern(&new, hash_frames(&OLD), 2).unwrap();
+        assert!(
+            ptr::eq(new_slot, old_slot),
+            "the test needs the slot reused"
+        );
+        straggler_event(&block, &table);
+        assert_eq!(
+            (new_slot.count.load(Relaxed), new_slot.bytes.load(Relaxed)),
+            (0, 0),
+            "`OLD`'s events from generation 1 landed on a site of generation 2"
+        );
+    }
+
+    #[test]
+    fn a_straggler_flush_into_a_swept_slot_is_not_inherited_by_its_next_site() {
+        let table = Table::new(64).unwrap();
+        let block = private_block();
+        let old_slot = cache_old_generation(&block, &table);
+        table.sweep();
+        // The flush comes after the sweep but before generation 2 claims the slot.
+        straggler_event(&block, &table);
+        let new = [0x99, 0x98];
+        let (_, new_slot) = table.intern(&new, hash_frames(&OLD), 2).unwrap();
+        assert!(
+            ptr::eq(new_slot, old_slot),
+            "the test needs the slot reused"
+        );
+        assert_eq!(
+            (new_slot.count.load(Relaxed), new_slot.bytes.load(Relaxed)),
+            (0, 0),
+            "the new site inherited `OLD`'s events from generation 1"
+        );
     }
 
     #[test]
