@@ -209,38 +209,6 @@ fn table() -> Option<&'static Table> {
     unsafe { table.as_ref() }
 }
 
-/// Finds or inserts `frames` in the current generation, without counting an event. For the
-/// heap profiler, which keeps its own per-site figures. `None` if there are no frames, no
-/// session is running, or the table has no room.
-#[allow(dead_code)] // used by the heap tier
-pub(crate) fn intern(frames: &[usize]) -> Option<SiteId> {
-    if frames.is_empty() || !capture_active() {
-        return None;
-    }
-    let table = table()?;
-    // Acquire: as in `record`.
-    let generation = GENERATION.load(Acquire);
-    table
-        .intern(frames, hash_frames(frames), generation)
-        .ok()
-        .map(|(id, _)| id)
-}
-
-/// Appends the frames of site `id` of the current generation to `out`; `false` if `id` is
-/// not such a site. Allocates only in `out`: call it with recording suspended.
-#[allow(dead_code)] // used by the heap tier
-pub(crate) fn site_frames(id: SiteId, out: &mut Vec<usize>) -> bool {
-    let Some(slot) = table().and_then(|table| table.slot(id)) else {
-        return false;
-    };
-    // Acquire: as in `record`.
-    if !slot.is_ready(GENERATION.load(Acquire)) {
-        return false;
-    }
-    slot.copy_frames(out);
-    true
-}
-
 /// Runs `f` with every event of the calling thread attributed to `frames` instead of the
 /// walked stack. For tests of the table through the real allocator path.
 pub(crate) fn with_synthetic_frames<R>(frames: &[usize], f: impl FnOnce() -> R) -> R {

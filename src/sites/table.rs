@@ -613,6 +613,7 @@ impl Table {
     }
 
     /// The slot behind `id`, whatever its state.
+    #[cfg(test)]
     pub(crate) fn slot(&self, id: SiteId) -> Option<&Slot> {
         let index = (id.0 as usize).checked_sub(1)?;
         let segment = self.segments().find(|s| index < s.base + s.capacity)?;

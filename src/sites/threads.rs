@@ -575,7 +575,6 @@ impl Local {
 
 /// Hands the calling thread's block to later threads. For the thread-exit hook; events the
 /// thread makes afterwards are counted as orphans.
-#[allow(dead_code)] // wired in by the thread-exit hook in `thread_state`
 pub(crate) fn release_current() {
     let _ = LOCAL.try_with(|local| {
         let block = local.block.get();
