@@ -22,7 +22,8 @@
 //!   handed it back (later events then go to the orphan counters).
 //! - the scope stack: exact peaks for nested thread-scoped measurements.
 //! - `suspended`: a depth counter; while it is non-zero the thread's events are not recorded,
-//!   so the crate's own work (reports, symbolication) never shows up in the figures.
+//!   so the crate's own work (reading the call-site table, building DHAT documents,
+//!   symbolication) never shows up in the figures.
 
 use core::cell::Cell;
 use core::ptr;
