@@ -3,8 +3,9 @@
 #
 #   1. Miri on the pure modules: counters, heap accounting, call-site table, JSON writer and
 #      trimming, the frame-chain walker over synthetic stacks.
-#   2. loom models of the call-site table's claim and publish protocol.
-#   3. Call-site capture built without frame pointers (and, for contrast, with them).
+#   2. loom models of the call-site table's claim, publish and sweep protocol.
+#   3. Call-site capture built without frame pointers (and, for contrast, with them), and
+#      build.rs's warning about it.
 #   4. AddressSanitizer and ThreadSanitizer runs of the allocator scenarios, stress and
 #      reliability tests, in release with smaller counts.
 #
@@ -26,6 +27,22 @@ legs=("$@")
 [ ${#legs[@]} -gt 0 ] || legs=(miri loom frame_pointers asan tsan)
 started=$SECONDS
 step() { printf '\n== reliability: %s (%ss so far)\n' "$*" "$((SECONDS - started))"; }
+fail() {
+    echo "reliability.sh: $*" >&2
+    exit 1
+}
+
+# Runs a test command and fails unless its tests, all told, passed at least MIN times: a
+# filter that matches nothing (after a rename, say) must not pass as a check.
+expect_passed() {
+    local min=$1 log passed
+    shift
+    log=$(mktemp)
+    "$@" 2>&1 | tee "$log"
+    passed=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
+    rm -f "$log"
+    [ "$passed" -ge "$min" ] || fail "expected at least $min passing tests, got $passed: $*"
+}
 
 # The sanitizer legs build with frame pointers, as the crate asks of its users (the heap
 # tests attribute blocks to call sites), and run the allocator scenarios with smaller counts (the stress tests read
@@ -52,15 +69,15 @@ leg_miri() {
     # loaded modules (dl_iterate_phdr, which Miri cannot run) are skipped; `report::` would
     # also match `symbolize::report::`.
     MIRIFLAGS="-Zmiri-strict-provenance" CARGO_TARGET_DIR="$target_root/miri" \
-        cargo +nightly miri test -q -p mod-alloc --lib --all-features -- \
+        expect_passed 70 cargo +nightly miri test -q -p mod-alloc --lib --all-features -- \
         counters:: heap:: sites:: report:: walk::chain dhat_compat:: \
         --skip symbolize:: --skip report::tests::the_default_resolver_names_this_binary_s_functions
 }
 
 leg_loom() {
-    step "loom: call-site table claim and publish"
+    step "loom: call-site table claim, publish and sweep"
     LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg mod_alloc_loom" CARGO_TARGET_DIR="$target_root/loom" \
-        cargo test -q --release -p mod-alloc --features backtraces --lib loom
+        expect_passed 4 cargo test -q --release -p mod-alloc --features backtraces --lib loom
 }
 
 leg_frame_pointers() {
@@ -72,6 +89,21 @@ leg_frame_pointers() {
     MOD_ALLOC_EXPECT_FRAME_POINTERS=present RUSTFLAGS="-C force-frame-pointers=yes" \
         CARGO_TARGET_DIR="$target_root/frame-pointers-release-bt" \
         cargo test -q --release -p mod-alloc --features backtraces --test reliability_no_frame_pointers
+    if [ "$(uname -m)" = x86_64 ]; then
+        step "build.rs warns about backtraces without frame pointers on x86_64, and only then"
+        local dir="$target_root/build-warning" flag log warned
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        # A fresh build directory each time, so the build script runs and prints.
+        for flag in no yes; do
+            log="$dir/$flag.log"
+            RUSTFLAGS="-C force-frame-pointers=$flag" \
+                cargo check -p mod-alloc --features backtraces --lib --target-dir "$dir/$flag" 2>"$log" ||
+                fail "cargo check failed: $(cat "$log")"
+            if grep -q 'without forced frame pointers' "$log"; then warned=yes; else warned=no; fi
+            [ "$warned" != "$flag" ] || fail "force-frame-pointers=$flag: warning printed: $warned"
+        done
+    fi
 }
 
 leg_asan() {

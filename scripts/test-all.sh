@@ -11,9 +11,8 @@
 #   ./scripts/test-all.sh --list          list the steps
 #   KEEP_GOING=1 ./scripts/test-all.sh    run every step even after one fails
 #
-# Adding a step: write a `step_<name>` function below and add `<name>` to STEPS. Steps that
-# belong to other scripts are hooks (see hook_script): they call the script when it exists
-# and are reported as skipped when it does not, so the command works at every stage.
+# Adding a step: write a `step_<name>` function below and add `<name>` to STEPS. The last
+# three steps call scripts of their own, which can also be run alone.
 #
 # Builds use $CARGO_TARGET_DIR (default: target/). Tests of the call-site features are built
 # with frame pointers, as the crate asks of its users, in a separate directory below it so the
@@ -200,13 +199,15 @@ step_test_default() {
     run cargo test --workspace
 }
 
+# These builds force frame pointers, so the tests that would otherwise skip when a self-test
+# finds none must fail instead (MOD_ALLOC_EXPECT_FRAME_POINTERS=present).
 step_test_all_features() {
-    RUSTFLAGS="$FRAME_POINTER_FLAGS" \
+    RUSTFLAGS="$FRAME_POINTER_FLAGS" MOD_ALLOC_EXPECT_FRAME_POINTERS=present \
         run cargo test -p mod-alloc --all-features --target-dir "$FRAME_POINTER_TARGET"
 }
 
 step_test_release() {
-    RUSTFLAGS="$FRAME_POINTER_FLAGS" \
+    RUSTFLAGS="$FRAME_POINTER_FLAGS" MOD_ALLOC_EXPECT_FRAME_POINTERS=present \
         run cargo test -p mod-alloc --release --all-features --target-dir "$FRAME_POINTER_TARGET"
 }
 
@@ -233,21 +234,6 @@ step_quickstart() {
     run cargo run --release --example quickstart
 }
 
-# Hooks: steps owned by other scripts. Each runs its script when the file exists and is
-# reported as skipped (not passed) when it does not.
-#   cross_aarch64  the frame-pointer walker on aarch64 Linux, built with the cross gcc, run
-#                  under qemu
-#   compat         differential tests against dhat 0.3.3 and the DHAT viewer check in chromium
-#   reliability    Miri, loom and sanitizers
-hook_script() {
-    case "$1" in
-        cross_aarch64) echo scripts/cross-aarch64.sh ;;
-        compat) echo scripts/compat.sh ;;
-        reliability) echo scripts/reliability.sh ;;
-        *) return 1 ;;
-    esac
-}
-
 step_bench() {
     # Smoke run of the benchmark harness: builds every configuration (frame pointers on) and
     # runs the driver with tiny iteration counts, so the benchmarks never rot. Its figures are
@@ -255,6 +241,11 @@ step_bench() {
     run env CARGO_TARGET_DIR="$FRAME_POINTER_TARGET" bench/run.sh --quick
 }
 
+# Steps with scripts of their own:
+#   cross_aarch64  the frame-pointer walker on aarch64 Linux, built with the cross gcc, run
+#                  under qemu
+#   compat         differential tests against dhat 0.3.3 and the DHAT viewer check in chromium
+#   reliability    Miri, loom and sanitizers
 step_cross_aarch64() { run bash scripts/cross-aarch64.sh; }
 step_compat() { run bash scripts/compat.sh; }
 step_reliability() { run bash scripts/reliability.sh; }
@@ -287,7 +278,6 @@ total_started=$SECONDS
 
 passed=0
 failed=0
-skipped=()
 failures=()
 count=${#selected[@]}
 index=0
@@ -295,11 +285,6 @@ for name in "${selected[@]}"; do
     index=$((index + 1))
     say ""
     say "==> [$index/$count] $name"
-    if script=$(hook_script "$name") && [ ! -f "$script" ]; then
-        note "skipped: $script does not exist yet"
-        skipped+=("$name")
-        continue
-    fi
     started=$SECONDS
     # Run the step in a subshell with errexit on, outside any `if`, so that a failing command
     # inside it really stops it; the status is collected with errexit briefly off.
@@ -326,9 +311,6 @@ for name in "${selected[@]}"; do
 done
 
 say ""
-if [ ${#skipped[@]} -gt 0 ]; then
-    say "skipped (script not present yet): ${skipped[*]}"
-fi
 if [ ${#failures[@]} -gt 0 ]; then
     say "failed: ${failures[*]}"
 fi
