@@ -15,13 +15,15 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 fn worker(id: usize) -> Vec<u8> {
     let mut kept = Vec::new();
     for i in 0..200 {
-        let b = vec![id as u8; 16 + (i % 4) * 8];
+        // Never zero: `vec![0; n]` would take the `alloc_zeroed` path, which mod-alloc
+        // records as its own call path (MIGRATING_FROM_DHAT.md) and `zeroed` covers.
+        let b = vec![id as u8 + 1; 16 + (i % 4) * 8];
         std::hint::black_box(&b);
         if i % 50 == 0 {
             kept.push(b);
         }
     }
-    vec![id as u8; 100]
+    vec![id as u8 + 1; 100]
 }
 
 fn main() {

@@ -15,6 +15,9 @@ use std::fmt::Debug;
 pub struct Difference {
     pub check: &'static str,
     pub detail: String,
+    /// The document concerned (a file name, or `<memory>` and the like),
+    /// or `None` for a difference of the whole run (exit status, output).
+    pub document: Option<String>,
     /// Whether the dhat document concerned has two program points with
     /// the same `fs` list (dhat issue #29), which our merge changes.
     pub dhat_repeats_fs: bool,
@@ -23,12 +26,15 @@ pub struct Difference {
 /// Every difference between dhat's run (`reference`) and ours.
 pub fn compare(reference: &Observation, ours: &Observation) -> Vec<Difference> {
     let mut found = Vec::new();
-    // Set while the documents are compared: does dhat's copy repeat an fs?
+    // Set while a document is compared: its name, and does dhat's copy
+    // repeat an fs?
+    let document = std::cell::RefCell::new(None::<String>);
     let repeats = std::cell::Cell::new(false);
     let mut push = |check: &'static str, detail: String| {
         found.push(Difference {
             check,
             detail,
+            document: document.borrow().clone(),
             dhat_repeats_fs: repeats.get(),
         })
     };
@@ -54,6 +60,7 @@ pub fn compare(reference: &Observation, ours: &Observation) -> Vec<Difference> {
         );
     }
     for (name, theirs) in &reference.documents {
+        *document.borrow_mut() = Some(name.clone());
         let Some(mine) = ours.documents.get(name) else {
             if !name.starts_with('<') {
                 continue; // already reported by the files check
@@ -136,6 +143,7 @@ pub fn compare(reference: &Observation, ours: &Observation) -> Vec<Difference> {
     }
     repeats.set(false);
     for name in ours.documents.keys() {
+        *document.borrow_mut() = Some(name.clone());
         if name.starts_with('<') && !reference.documents.contains_key(name) {
             push(
                 "json-header",

@@ -22,6 +22,9 @@ pub struct Divergence {
     pub section: &'static str,
     /// The bold item text inside that section.
     pub item: &'static str,
+    /// The documents it applies to; empty for every document (and for
+    /// differences of the whole run).
+    pub documents: &'static [&'static str],
     /// Excuse the difference only in documents where dhat wrote two program
     /// points with the same `fs` list.
     pub only_where_dhat_repeats_fs: bool,
@@ -37,11 +40,6 @@ const FRAME_POINTERS: (&str, &str) = (
     "Call stacks come from frame pointers.",
 );
 
-const ZEROED: (&str, &str) = (
-    "Deliberate differences",
-    "Zeroed allocations have their own call path.",
-);
-
 /// The table. dhat issue #29: dhat keys program points by instruction
 /// addresses, so after trimming two can print the same frames (the same
 /// `fs` list), which makes dh_view reject the file; we merge such points.
@@ -53,6 +51,7 @@ pub const DIVERGENCES: &[Divergence] = &[
         check: "pp-numbers",
         section: MERGED.0,
         item: MERGED.1,
+        documents: &[],
         only_where_dhat_repeats_fs: true,
     },
     Divergence {
@@ -60,6 +59,7 @@ pub const DIVERGENCES: &[Divergence] = &[
         check: "pp-frames",
         section: MERGED.0,
         item: MERGED.1,
+        documents: &[],
         only_where_dhat_repeats_fs: true,
     },
     // With trimming off, dhat lists its own unwinder and allocator frames; we start at the
@@ -69,14 +69,7 @@ pub const DIVERGENCES: &[Divergence] = &[
         check: "pp-frames",
         section: FRAME_POINTERS.0,
         item: FRAME_POINTERS.1,
-        only_where_dhat_repeats_fs: false,
-    },
-    // `vec![id as u8; n]` splits into an `alloc_zeroed` point (id 0) and an `alloc` point.
-    Divergence {
-        scenario: "threads",
-        check: "pp-numbers",
-        section: ZEROED.0,
-        item: ZEROED.1,
+        documents: &["trim-none.json"],
         only_where_dhat_repeats_fs: false,
     },
 ];
@@ -113,6 +106,11 @@ pub fn excuse(
     DIVERGENCES.iter().find(|d| {
         (d.scenario == "*" || d.scenario == scenario)
             && d.check == difference.check
+            && (d.documents.is_empty()
+                || difference
+                    .document
+                    .as_deref()
+                    .is_some_and(|name| d.documents.contains(&name)))
             && (!d.only_where_dhat_repeats_fs || difference.dhat_repeats_fs)
     })
 }
@@ -146,10 +144,24 @@ mod tests {
         let difference = |check, dhat_repeats_fs| crate::compare::Difference {
             check,
             detail: String::new(),
+            document: Some("x.json".to_owned()),
             dhat_repeats_fs,
         };
         assert!(excuse("any", &difference("pp-numbers", true)).is_some());
         assert!(excuse("any", &difference("pp-numbers", false)).is_none());
         assert!(excuse("any", &difference("stdout", true)).is_none());
+    }
+
+    #[test]
+    fn an_entry_for_some_documents_excuses_nothing_in_the_others() {
+        let in_document = |name: &str| crate::compare::Difference {
+            check: "pp-frames",
+            detail: String::new(),
+            document: Some(name.to_owned()),
+            dhat_repeats_fs: false,
+        };
+        assert!(excuse("trim_settings", &in_document("trim-none.json")).is_some());
+        assert!(excuse("trim_settings", &in_document("trim-4.json")).is_none());
+        assert!(excuse("trim_settings", &in_document("trim-max.json")).is_none());
     }
 }
