@@ -63,7 +63,12 @@ fn frame_pointers_forced() -> bool {
             continue;
         };
         if let Some(setting) = value.strip_prefix("force-frame-pointers") {
-            forced = matches!(setting, "" | "=yes" | "=y" | "=on" | "=true");
+            // `non-leaf` is enough for the walk: a leaf function calls nothing, so it is never
+            // between the allocator and its callers.
+            forced = matches!(
+                setting,
+                "" | "=yes" | "=y" | "=on" | "=true" | "=always" | "=non-leaf"
+            );
         }
     }
     forced

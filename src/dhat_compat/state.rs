@@ -100,7 +100,7 @@ pub(super) fn finish(session: &Session, output: Output) -> String {
     let _quiet = crate::thread_state::Suspended::new();
     let profile = profile_or_empty(heap::stop(), session);
     print_summary(&profile);
-    let document = report::document_for(&profile);
+    let (document, notes) = report::document_and_notes(&profile);
     let mut memory = String::new();
     match output {
         Output::Memory => {
@@ -123,6 +123,11 @@ pub(super) fn finish(session: &Session, output: Output) -> String {
             Output::File => report::document_string(&document, Layout::Pretty),
         };
         eprintln!("dhat: json = `{pretty}`");
+    }
+    // After dhat's own lines, which stay as dhat prints them: why some frames are raw
+    // addresses (`mod-alloc: no symbols for …`), once per module.
+    for note in notes {
+        eprintln!("{note}");
     }
     memory
 }

@@ -25,11 +25,6 @@ pub(crate) use self::json::Layout;
 use crate::heap::Profile;
 use crate::thread_state::Suspended;
 
-/// The resolver for reports: this crate's symbolizer, for the modules of this process.
-pub(crate) fn default_resolver() -> Box<dyn Resolve> {
-    Box::new(crate::symbolize::Symbolizer::new())
-}
-
 /// The symbolizer gives at least one symbol per address (all fields `None` when nothing is
 /// known), so an unresolved frame still prints as `0x…: ??? (???:0:0)`.
 impl Resolve for crate::symbolize::Symbolizer {
@@ -46,8 +41,15 @@ impl Resolve for crate::symbolize::Symbolizer {
 
 /// Resolves `profile` with the default resolver and this process's `cmd` and `pid`.
 pub(crate) fn document_for(profile: &Profile) -> DhatDocument {
-    let mut resolver = default_resolver();
-    build_document(profile, &mut *resolver, command_line(), std::process::id())
+    document_and_notes(profile).0
+}
+
+/// [`document_for`], and the symbolizer's notes: one line for each module whose frames could
+/// not be named (a stripped binary, say), for the end-of-profile summary to print.
+pub(crate) fn document_and_notes(profile: &Profile) -> (DhatDocument, Vec<String>) {
+    let mut symbolizer = crate::symbolize::Symbolizer::new();
+    let document = build_document(profile, &mut symbolizer, command_line(), std::process::id());
+    (document, symbolizer.notes().to_vec())
 }
 
 /// Creates (or truncates) `path` and writes `document` in the file layout.
