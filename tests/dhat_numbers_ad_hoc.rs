@@ -2,8 +2,11 @@
 //!
 //! Its call sites are told apart by frame-pointer walks, so the per-site weights are checked
 //! when it is built with `-C force-frame-pointers=yes` (as the test command does); without
-//! frame pointers only their sum is.
+//! frame pointers only their sum is, unless `MOD_ALLOC_EXPECT_FRAME_POINTERS=present` says the
+//! build has them, and then it fails.
 #![cfg(feature = "dhat-compat")]
+
+mod common;
 
 use std::hint::black_box;
 use std::mem::ManuallyDrop;
@@ -61,7 +64,10 @@ fn ad_hoc_figures_match_dhat() {
     if walked_into_this_file {
         assert_eq!(weights, [1, 2, 3, 100]);
     } else {
-        eprintln!("note: built without frame pointers; checking only the summed weights");
+        common::frame_pointers_not_found(
+            "no frame of this file's functions in the ad hoc profile",
+            "checking only the summed weights",
+        );
         assert_eq!(weights.iter().sum::<u64>(), 106);
     }
     let events_per_site = if walked_into_this_file { 1 } else { 4 };

@@ -224,9 +224,12 @@ fn scheduled_failures_under_heap_profiling() {
         live_bytes(&live) as u64,
     ];
     if in_churn == [0; 4] {
-        // Built without frame pointers (the test command builds this test with them): the
-        // blocks cannot be told apart by call site, so only the totals are bounded.
-        eprintln!("note: no frames inside `churn`; checking the totals only");
+        // Built without frame pointers (the test command builds this test with them, and says
+        // so): the blocks cannot be told apart by call site, so only the totals are bounded.
+        common::frame_pointers_not_found(
+            "no program point inside `churn`",
+            "checking the totals only",
+        );
         assert!(after.total_blocks - before.total_blocks >= tally.blocks);
         assert!(after.total_bytes - before.total_bytes >= tally.bytes);
     } else {

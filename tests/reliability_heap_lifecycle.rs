@@ -40,6 +40,29 @@ fn sum(profile: &serde_json::Value, key: &str) -> u64 {
     pps.iter().map(|pp| pp[key].as_u64().unwrap()).sum()
 }
 
+/// Whether the program points can be told apart: sanitizer runtimes (`scripts/reliability.sh`
+/// sets `MOD_ALLOC_SANITIZER`) cut stacks short, so different sites may share a point there.
+fn points_are_exact() -> bool {
+    std::env::var_os("MOD_ALLOC_SANITIZER").is_none()
+}
+
+/// The one program point of `blocks` blocks and `bytes` bytes in all, as `[tb, tbk, eb, ebk]`.
+fn point(profile: &serde_json::Value, bytes: u64, blocks: u64) -> [u64; 4] {
+    let found: Vec<[u64; 4]> = profile["pps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pp| ["tb", "tbk", "eb", "ebk"].map(|key| pp[key].as_u64().unwrap()))
+        .filter(|figures| figures[..2] == [bytes, blocks])
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one point of {bytes} bytes in {blocks} blocks: {profile}"
+    );
+    found[0]
+}
+
 fn thousand_cycles() {
     for i in 0..1_000usize {
         if i % 2 == 0 {
@@ -101,6 +124,11 @@ fn dropped_on_another_thread() {
     assert!(stats.curr_bytes >= 8_000, "{stats:?}");
     let profile = check_file(&path);
     assert!(sum(&profile, "tb") >= 8_000);
+    // The 8,000-byte block was freed on the other thread before that thread stopped the
+    // profiler: allocated once, gone at the end.
+    if points_are_exact() {
+        assert_eq!(point(&profile, 8_000, 1), [8_000, 1, 0, 0], "{profile}");
+    }
     // The profiler is really gone: a new one starts, and measures exactly.
     let _next = dhat::Profiler::builder().testing().build();
     drop(black_box(vec![0u8; 33]));
@@ -130,11 +158,16 @@ fn panic_unwinds_through_profiled_code() {
     });
     std::panic::set_hook(hook);
     assert!(caught.is_err());
-    // The unwind dropped the profiler: the file is complete, and the blocks were freed.
+    // The unwind dropped the profiler: the file is complete, and the blocks were freed (the
+    // 700 bytes by the inner unwind, the 5,000 by the outer one before the profiler).
     let profile = check_file(&path);
     assert!(sum(&profile, "gb") >= 5_700, "{profile}");
     assert!(sum(&profile, "tb") >= 5_700);
     assert!(sum(&profile, "eb") <= sum(&profile, "gb"));
+    if points_are_exact() {
+        assert_eq!(point(&profile, 5_000, 1), [5_000, 1, 0, 0], "{profile}");
+        assert_eq!(point(&profile, 700, 1), [700, 1, 0, 0], "{profile}");
+    }
     // And profiling works again afterwards.
     let _next = dhat::Profiler::builder().testing().build();
     drop(black_box(vec![0u8; 10]));

@@ -8,7 +8,8 @@
 //! and ends the process there. The parent checks that the child exited cleanly, that the file
 //! exists (or that the one `dhat: error: Writing to … failed:` line appeared), and that every
 //! JSON output parses back with serde_json with `cmd` equal to the arguments joined by spaces,
-//! lossily for bytes that are not UTF-8.
+//! lossily for bytes that are not UTF-8. A file whose every write fails (`/dev/full`) gives
+//! the error line too, although only the final flush of the buffered file sees the failure.
 #![cfg(all(feature = "dhat-compat", target_os = "linux"))]
 
 use std::ffi::{OsStr, OsString};
@@ -87,6 +88,11 @@ fn run_child(scenario: &str, dir: &Path, name: &Path) {
             std::hint::black_box(&kept);
             let json = profiler.drop_and_get_memory_output();
             std::fs::write(dir.join("memory.json"), json).unwrap();
+        }
+        // One small block: the profile stays in the file writer's buffer until the final flush.
+        "small" => {
+            let _profiler = dhat::Profiler::builder().file_name(name).build();
+            std::hint::black_box(Box::new(1u64));
         }
         // The on-demand writer refuses a path it cannot create, and says why.
         "on-demand-unwritable" => {
@@ -303,4 +309,46 @@ fn hostile_unwritable_names_give_one_error_line() {
     // The bytes of the name reach the file system unchanged (no lossy detour).
     let raw = OsStr::from_bytes(b"\xff");
     assert_eq!(Path::new(raw).as_os_str().as_bytes(), b"\xff");
+}
+
+/// dhat drops its buffered file without looking at the final flush; mod-alloc reports a write
+/// error that only the flush can see with the same one line as any other. `/dev/full` opens
+/// fine and fails every write with ENOSPC, and a small profile reaches it only at that flush.
+#[test]
+fn a_failed_final_flush_gives_one_error_line() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let arg0 = OsString::from("prog");
+    let dir = scratch("full");
+    // The same scenario into a regular file shows the profile fits in `BufWriter`'s buffer
+    // (8 KiB), so nothing is written before the flush.
+    let name = OsString::from("small.json");
+    spawn("small", &dir, &name, &arg0, &[]);
+    let size = std::fs::metadata(dir.join(&name)).unwrap().len();
+    assert!(
+        size < 8 * 1024,
+        "a {size}-byte profile is no longer small: writes before the flush would fail first"
+    );
+
+    // An absolute name replaces the scratch directory in `dir.join(name)`. `spawn` checks the
+    // child exited with status 0.
+    let output = spawn("small", &dir, OsStr::new("/dev/full"), &arg0, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("dhat: error:"))
+        .collect();
+    assert_eq!(
+        errors,
+        ["dhat: error: Writing to /dev/full failed: No space left on device (os error 28)"],
+        "{stderr}"
+    );
+    assert!(!stderr.contains("has been saved"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("dhat: Total:"),
+        "the summary still printed: {stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

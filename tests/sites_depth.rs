@@ -3,7 +3,11 @@
 //! overlapping profilers walk as deep as the deepest of them asked.
 //!
 //! One process, scenarios in turn: the depth and the call-site table are process-wide. Needs
-//! frame pointers (`RUSTFLAGS="-C force-frame-pointers=yes"`, as the README test command sets).
+//! frame pointers (`RUSTFLAGS="-C force-frame-pointers=yes"`, as the README test command sets):
+//! without them it is skipped, unless `MOD_ALLOC_EXPECT_FRAME_POINTERS=present` says the
+//! build has them, and then it fails.
+mod common;
+
 use std::hint::black_box;
 
 use mod_alloc::{CallSiteReport, ModAlloc, Profiler};
@@ -55,7 +59,9 @@ fn main() {
     let report = probe.call_sites();
     drop(probe);
     if report.frame_pointers_missing {
-        println!("skipped: no frame pointers; {}", report.notice().unwrap());
+        let notice = report.notice().unwrap_or_default();
+        let finding = format!("the call-site self-test found no frame pointers ({notice})");
+        common::frame_pointers_not_found(&finding, "skipped");
         return;
     }
 

@@ -1,7 +1,11 @@
 //! Real stack walks from 4 threads into two call sites: each site's count and bytes are
 //! exact, and the two sites are told apart. Needs frame pointers
-//! (`RUSTFLAGS="-C force-frame-pointers=yes"`, as the README test command sets).
+//! (`RUSTFLAGS="-C force-frame-pointers=yes"`, as the README test command sets): without them
+//! it is skipped, unless `MOD_ALLOC_EXPECT_FRAME_POINTERS=present` says the build has them,
+//! and then it fails.
 #![cfg(feature = "backtraces")]
+
+mod common;
 
 use mod_alloc::{ModAlloc, Profiler};
 
@@ -38,10 +42,9 @@ fn real_walks_from_many_threads_count_exactly() {
     });
     let report = profiler.call_sites();
     if report.frame_pointers_missing {
-        eprintln!(
-            "skipped: this build has no frame pointers; {}",
-            report.notice().unwrap()
-        );
+        let notice = report.notice().unwrap_or_default();
+        let finding = format!("the call-site self-test found no frame pointers ({notice})");
+        common::frame_pointers_not_found(&finding, "skipped");
         return;
     }
     for size in [FIRST_SIZE, SECOND_SIZE] {

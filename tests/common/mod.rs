@@ -98,3 +98,22 @@ pub fn assert_heap_profile(profile: &serde_json::Value, totals: Option<Totals>) 
         assert_eq!(sum("ebk"), totals.curr_blocks);
     }
 }
+
+/// Set to `present` by the test command's steps that build with
+/// `-C force-frame-pointers=yes` (and to `missing` where a build must lack them).
+pub const EXPECT_FRAME_POINTERS: &str = "MOD_ALLOC_EXPECT_FRAME_POINTERS";
+
+/// Called when a check that needs frame pointers finds none in this build. Where the build
+/// may lack them the check is skipped (or narrowed), and `consequence` says how; where the
+/// test command promised them (`MOD_ALLOC_EXPECT_FRAME_POINTERS=present`), a skip would hide
+/// a broken walker, so this panics with `finding`.
+pub fn frame_pointers_not_found(finding: &str, consequence: &str) {
+    if std::env::var(EXPECT_FRAME_POINTERS).as_deref() == Ok("present") {
+        panic!(
+            "{EXPECT_FRAME_POINTERS}=present, but {finding}: this build was meant to keep \
+             frame pointers (is `-C force-frame-pointers=yes` in RUSTFLAGS?), or the walk is \
+             broken"
+        );
+    }
+    eprintln!("note: {finding} (built without frame pointers?); {consequence}");
+}
