@@ -1,6 +1,7 @@
 #!/usr/bin/env sh
 # Builds every benchmark configuration and runs the driver. Arguments go to the driver,
-# e.g. `bench/run.sh --quick` or `bench/run.sh --rounds 11`.
+# e.g. `bench/run.sh --quick`, `bench/run.sh --quick --strict` (fails on an unhealthy
+# configuration) or `bench/run.sh --rounds 11`.
 #
 # Runs cargo from inside bench/ so that bench/.cargo/config.toml (frame pointers) applies.
 # A RUSTFLAGS variable would replace that config, so when one is set the flag is appended.

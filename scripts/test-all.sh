@@ -237,8 +237,9 @@ step_quickstart() {
 step_bench() {
     # Smoke run of the benchmark harness: builds every configuration (frame pointers on) and
     # runs the driver with tiny iteration counts, so the benchmarks never rot. Its figures are
-    # not meaningful and nothing is asserted on them.
-    run env CARGO_TARGET_DIR="$FRAME_POINTER_TARGET" bench/run.sh --quick
+    # not meaningful and are not judged, but `--strict` fails the step if a configuration is
+    # not built, contaminated, without frame pointers or silent, or has a withheld cell.
+    run env CARGO_TARGET_DIR="$FRAME_POINTER_TARGET" bench/run.sh --quick --strict
 }
 
 # Steps with scripts of their own:

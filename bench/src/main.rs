@@ -11,19 +11,23 @@
 //!   the min–max spread in a second table.
 //! - **Relative.** Every cell also shows the ratio to the system allocator's median for the
 //!   same workload and thread count.
-//! - **Honest about capture.** A call-site tier whose walker recorded 0 frames per event gets
-//!   no figure, since its "overhead" would measure a walk that did not happen.
-//!
-//! - **Per-cell capture check.** Call-site tiers print the frames captured per event of every
-//!   measurement; a cell whose walk recorded 0 frames gets no figure, since its "overhead"
-//!   would measure a walk that did not happen.
+//! - **Honest about capture, per cell.** For every measurement a call-site tier prints the
+//!   events its workload must have made (every operation of every thread, warm-up included),
+//!   the events whose walk captured frames, and the frames per event, all net of the
+//!   probe's own allocations. A cell gets no figure, only the reason, if in any round fewer
+//!   events were captured than the workload made or the walk averaged under one frame per
+//!   event: its "overhead" would measure a walk that did not happen.
 //!
 //! Besides timing, it collects the memory-per-live-block probe (`MEMORY` lines) and the
 //! symbolication programs' finish times (`FINISH` lines), and compares the frames of the two
 //! symbolication programs' DHAT JSON files.
 //!
 //! Options: `--quick` (tiny iteration counts, 2 rounds unless `--rounds` is given),
-//! `--rounds N`, `--configs a,b,c`, `--taskset CPULIST` (pin each run with `taskset -c`).
+//! `--rounds N`, `--configs a,b,c`, `--taskset CPULIST` (pin each run with `taskset -c`),
+//! `--strict` (after the report, exit with a failure and one line per problem if a
+//! configuration was not built, was built with the wrong features or without frame
+//! pointers, printed no result, or had a cell withheld, or if the symbolication programs'
+//! frames could not be compared: for smoke runs that must prove the harness healthy).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -70,6 +74,12 @@ const KNOWN: &[Known] = &[
         env: &[("BENCH_TIER2_FRAMES", "8")],
         ..known("tier2_f8", "mod-alloc tier 2 at 8 frames", false)
     },
+    // And deeper than the default, to price the frames beyond 16.
+    Known {
+        program: "tier2",
+        env: &[("BENCH_TIER2_FRAMES", "32")],
+        ..known("tier2_f32", "mod-alloc tier 2 at 32 frames", false)
+    },
     known("modalloc101_bt", "mod-alloc 1.0.1 backtraces", false),
     known("heap_ours", "mod-alloc dhat_compat heap", false),
     known("dhat_heap", "dhat 0.3.3 heap", false),
@@ -94,11 +104,16 @@ const HEAP_TARGETS: &[(usize, f64)] = &[(1, 30.0), (2, 60.0)];
 /// Heap profiling: mixed workload, 1 thread.
 const HEAP_MIXED_TARGET: f64 = 20.0;
 
+/// A call-site cell whose walk averaged fewer frames per event than this gets no figure:
+/// every real walk records at least the allocating function's frame.
+const MIN_FRAMES_PER_EVENT: f64 = 1.0;
+
 struct Options {
     quick: bool,
     rounds: usize,
     configs: Vec<&'static Known>,
     taskset: Option<String>,
+    strict: bool,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -106,6 +121,7 @@ fn parse_options() -> Result<Options, String> {
     let mut rounds = None;
     let mut configs: Vec<&'static Known> = KNOWN.iter().collect();
     let mut taskset = None;
+    let mut strict = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -132,8 +148,9 @@ fn parse_options() -> Result<Options, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--taskset" => taskset = Some(args.next().ok_or("--taskset needs a CPU list")?),
+            "--strict" => strict = true,
             "-h" | "--help" => {
-                println!("usage: bench [--quick] [--rounds N] [--configs sys,tier1,...] [--taskset CPULIST]");
+                println!("usage: bench [--quick] [--rounds N] [--configs sys,tier1,...] [--taskset CPULIST] [--strict]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument: {other}")),
@@ -145,6 +162,7 @@ fn parse_options() -> Result<Options, String> {
         rounds,
         configs,
         taskset,
+        strict,
     })
 }
 
@@ -159,6 +177,9 @@ struct Collected {
     aggregate: Cells,
     /// (workload, threads) -> frames captured per event, one per round (call-site tiers).
     frames: Cells,
+    /// (workload, threads) -> why the cell gets no figure: the first capture problem seen
+    /// in any round (see [`capture_problem`]).
+    withheld_cells: BTreeMap<(String, usize), String>,
     /// Memory probe: bytes per live block beyond the block's own bytes, one per round.
     memory_per_block: Vec<f64>,
     /// Symbolication programs: milliseconds to finish, one per round.
@@ -246,6 +267,7 @@ fn main() -> ExitCode {
         (Some(ours), Some(dhat)) => compare_symbol_files(&ours, &dhat),
         _ => Err("not run (a symbolication program is not built)".to_string()),
     };
+    let problems = health_problems(&present, &missing, &collected, &frames);
     print_report(
         &options,
         &present,
@@ -255,7 +277,56 @@ fn main() -> ExitCode {
         frames,
     );
     let _ = std::fs::remove_dir_all(&json_dir);
+    if options.strict && !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("bench: --strict: {problem}");
+        }
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
+}
+
+/// Everything that makes a run unfit to prove the harness healthy, one line each (see
+/// `--strict`): configurations not built, built with the wrong features or without frame
+/// pointers, or silent; withheld cells; a failed frame comparison.
+fn health_problems(
+    present: &[(&Known, PathBuf)],
+    missing: &[&Known],
+    collected: &BTreeMap<&str, Collected>,
+    frames: &Result<FrameComparison, String>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for known in missing {
+        problems.push(format!("{}: not built", known.binary));
+    }
+    for (known, _) in present {
+        let Some(c) = collected.get(known.binary) else {
+            problems.push(format!("{}: printed no result", known.binary));
+            continue;
+        };
+        if c.per_thread.is_empty() && c.finish_ms.is_empty() {
+            problems.push(format!("{}: printed no result", known.binary));
+        }
+        if let Some(reason) = withheld(c) {
+            problems.push(format!("{}: {reason}", known.binary));
+        }
+        if let Some(fp) = c.frame_pointers.as_deref().filter(|&fp| fp != "yes") {
+            problems.push(format!("{}: frame pointers: {fp}", known.binary));
+        }
+        for ((workload, threads), reason) in &c.withheld_cells {
+            problems.push(format!(
+                "{}: {workload} × {threads} thread(s): {reason}",
+                known.binary
+            ));
+        }
+    }
+    let symbolication_ran = ["sym_ours", "sym_dhat"]
+        .iter()
+        .all(|binary| present.iter().any(|(known, _)| known.binary == *binary));
+    if let (true, Err(reason)) = (symbolication_ran, frames) {
+        problems.push(format!("symbolication frame comparison: {reason}"));
+    }
+    problems
 }
 
 fn run_binary(
@@ -326,6 +397,9 @@ fn absorb(into: &mut Collected, stdout: &str) {
                 continue;
             };
             let key = (workload.to_string(), threads as usize);
+            if let Some(reason) = capture_problem(&line) {
+                into.withheld_cells.entry(key.clone()).or_insert(reason);
+            }
             into.per_thread
                 .entry(key.clone())
                 .or_default()
@@ -362,16 +436,52 @@ fn withheld(collected: &Collected) -> Option<String> {
         .then(|| "built with the wrong features → no figure".to_string())
 }
 
+/// Why one measurement of a call-site tier (a `RESULT` line with `frames_per_event=`) does
+/// not show a walk that really captured the workload's call sites, if it does not:
+///
+/// - the runner could not net its probe's own allocations out of the window
+///   (`probe_settled=0`), so the figures below would include them;
+/// - the walk averaged under [`MIN_FRAMES_PER_EVENT`];
+/// - fewer events captured frames (`captured=`) than the workload made
+///   (`expected_events=`), or the line does not say how many it made.
+///
+/// Lines without `frames_per_event=` (the other configurations) have nothing to check.
+fn capture_problem(line: &Line) -> Option<String> {
+    let frames_per_event = line.number("frames_per_event")?;
+    if line.get("probe_settled") != Some("1") {
+        return Some("capture probe did not settle → no figure".to_string());
+    }
+    if frames_per_event < MIN_FRAMES_PER_EVENT {
+        return Some(format!(
+            "captured {frames_per_event:.2} frames/event → no figure"
+        ));
+    }
+    let Some(expected) = line.number("expected_events") else {
+        return Some("no expected event count to check capture → no figure".to_string());
+    };
+    let captured = line.number("captured").unwrap_or(0.0);
+    (captured < expected).then(|| format!("captured {captured} of {expected} events → no figure"))
+}
+
 /// Why one cell must not be shown: the configuration is withheld, or the walk behind this
-/// cell captured 0 frames per event in some round.
+/// cell failed [`capture_problem`] in some round.
 fn withheld_cell(collected: &Collected, key: &(String, usize)) -> Option<String> {
-    withheld(collected).or_else(|| {
-        let frames = collected.frames.get(key)?;
-        frames
-            .iter()
-            .any(|&f| f <= 0.0)
-            .then(|| "captured 0 frames/event → no figure".to_string())
-    })
+    withheld(collected).or_else(|| collected.withheld_cells.get(key).cloned())
+}
+
+/// The median frames per event of a call-site cell, unless it is withheld.
+fn cell_frames(
+    collected: &BTreeMap<&str, Collected>,
+    binary: &str,
+    workload: &str,
+    threads: usize,
+) -> Option<f64> {
+    let c = collected.get(binary)?;
+    let key = (workload.to_string(), threads);
+    if withheld_cell(c, &key).is_some() {
+        return None;
+    }
+    c.frames.get(&key).and_then(|f| median(f))
 }
 
 /// The median of a cell, unless it is withheld.
@@ -656,6 +766,40 @@ fn print_report(
                     verdict(ratio < 1.0)
                 );
             }
+        }
+    }
+    // What a frame costs: the same program at two depths, on every workload where the deeper
+    // one captured at least one frame more per event. Informative, no target.
+    for (shallow, deep) in [("tier2_f8", "tier2"), ("tier2", "tier2_f32")] {
+        for workload in CALL_SITE_WORKLOADS {
+            let (Some(shallow_frames), Some(deep_frames)) = (
+                cell_frames(collected, shallow, workload.name, 1),
+                cell_frames(collected, deep, workload.name, 1),
+            ) else {
+                continue;
+            };
+            let extra = deep_frames - shallow_frames;
+            let per_frame = |deep_ns: Option<f64>, shallow_ns: Option<f64>| {
+                Some((deep_ns? - shallow_ns?) / extra)
+            };
+            let Some(by_median) = per_frame(
+                cell_median(collected, deep, workload.name, 1, false),
+                cell_median(collected, shallow, workload.name, 1, false),
+            ) else {
+                continue;
+            };
+            if extra < 1.0 {
+                continue;
+            }
+            let by_fastest = per_frame(
+                cell_fastest(collected, deep, workload.name, 1, false),
+                cell_fastest(collected, shallow, workload.name, 1, false),
+            );
+            println!(
+                "| tier 2 cost per extra frame, {shallow_frames:.1} → {deep_frames:.1} frames, {} × 1 thread (informative) | {by_median:.2} ns/frame | – | {} |",
+                workload.name,
+                by_fastest.map_or("–".to_string(), |ns| format!("{ns:.2} ns/frame"))
+            );
         }
     }
     for &(threads, target) in HEAP_TARGETS {
@@ -978,22 +1122,129 @@ mod tests {
         assert_eq!(ns(1_234_567.0), "1,234,567");
     }
 
+    /// One round of a call-site cell: `RESULT` line with the runner's capture fields.
+    fn site_line(workload: &str, capture: &str) -> String {
+        format!(
+            "RESULT config=tier2 workload={workload} threads=1 iters=5000 ns_per_op=40 agg_ns_per_op=40 {capture}\n"
+        )
+    }
+
     #[test]
     fn a_walk_that_captured_nothing_gets_no_figure() {
         let mut collected = Collected::default();
+        let healthy =
+            "frames_per_event=6.02 events=5512 captured=5512 probe_settled=1 expected_events=5500";
         absorb(
             &mut collected,
-            "META config=tier2 fp=yes contaminated=0\n\
-             RESULT config=tier2 workload=hot_d16 threads=1 iters=10 ns_per_op=12.5 agg_ns_per_op=12.5 frames_per_event=0.00\n\
-             RESULT config=tier2 workload=hot_d4 threads=1 iters=10 ns_per_op=40 agg_ns_per_op=40 frames_per_event=9.5\n",
+            &format!(
+                "META config=tier2 fp=yes contaminated=0\n{}{}",
+                // The workload threads' events all captured nothing; a few events of the
+                // runner's own (thread start-up) carried frames.
+                site_line(
+                    "hot_d16",
+                    "frames_per_event=0.01 events=5512 captured=12 probe_settled=1 expected_events=5500"
+                ),
+                site_line("hot_d4", healthy),
+            ),
         );
         let key = |w: &str| (w.to_string(), 1);
-        assert_eq!(collected.per_thread.get(&key("hot_d16")), Some(&vec![12.5]));
+        assert_eq!(collected.per_thread.get(&key("hot_d16")), Some(&vec![40.0]));
         assert_eq!(collected.frame_pointers.as_deref(), Some("yes"));
         assert!(withheld_cell(&collected, &key("hot_d16"))
             .unwrap()
-            .contains("0 frames/event"));
+            .contains("0.01 frames/event"));
         assert_eq!(withheld_cell(&collected, &key("hot_d4")), None);
+    }
+
+    #[test]
+    fn each_capture_rule_withholds_on_its_own() {
+        let problem =
+            |capture: &str| capture_problem(&Line::parse(&site_line("hot_d16", capture)).unwrap());
+        // Frames per event look fine, but most of the workload's events were never captured
+        // (say, the table turned them away).
+        assert!(problem(
+            "frames_per_event=9.00 events=5512 captured=612 probe_settled=1 expected_events=5500"
+        )
+        .unwrap()
+        .contains("captured 612 of 5500 events"));
+        // Every event counted, but the walks found (almost) nothing.
+        assert!(problem(
+            "frames_per_event=0.50 events=5512 captured=5512 probe_settled=1 expected_events=5500"
+        )
+        .unwrap()
+        .contains("0.50 frames/event"));
+        // The probe's own report could not be netted out.
+        assert!(problem("frames_per_event=6.00 events=0 captured=0 probe_settled=0").is_some());
+        // Nothing to check the captured events against.
+        assert!(
+            problem("frames_per_event=6.00 events=5512 captured=5512 probe_settled=1").is_some()
+        );
+        // Exactly the workload's events, all captured: shown.
+        assert_eq!(
+            problem("frames_per_event=1.00 events=5500 captured=5500 probe_settled=1 expected_events=5500"),
+            None
+        );
+        // Not a call-site line: nothing to check.
+        assert_eq!(
+            capture_problem(&Line::parse("RESULT config=sys workload=pair64 threads=1 iters=10 ns_per_op=10 agg_ns_per_op=10").unwrap()),
+            None
+        );
+    }
+
+    #[test]
+    fn one_bad_round_withholds_the_cell() {
+        let mut collected = Collected::default();
+        let healthy =
+            "frames_per_event=6.02 events=5512 captured=5512 probe_settled=1 expected_events=5500";
+        let bad =
+            "frames_per_event=6.02 events=5512 captured=5000 probe_settled=1 expected_events=5500";
+        absorb(&mut collected, &site_line("hot_d4", healthy));
+        assert_eq!(
+            withheld_cell(&collected, &(("hot_d4").to_string(), 1)),
+            None
+        );
+        absorb(&mut collected, &site_line("hot_d4", bad));
+        absorb(&mut collected, &site_line("hot_d4", healthy));
+        assert!(withheld_cell(&collected, &("hot_d4".to_string(), 1)).is_some());
+    }
+
+    #[test]
+    fn strict_names_every_problem() {
+        let config = |binary: &str| KNOWN.iter().find(|k| k.binary == binary).unwrap();
+        let present: Vec<(&Known, PathBuf)> = ["sys", "tier1", "tier2"]
+            .iter()
+            .map(|&binary| (config(binary), PathBuf::new()))
+            .collect();
+        let missing = vec![config("dhat_heap")];
+        let mut collected: BTreeMap<&str, Collected> = BTreeMap::new();
+        absorb(
+            collected.entry("sys").or_default(),
+            "META config=sys fp=yes contaminated=0\nRESULT config=sys workload=pair64 threads=1 iters=10 ns_per_op=10 agg_ns_per_op=10\n",
+        );
+        absorb(
+            collected.entry("tier1").or_default(),
+            "META config=tier1 fp=no contaminated=1\nRESULT config=tier1 workload=pair64 threads=1 iters=10 ns_per_op=10 agg_ns_per_op=10\n",
+        );
+        absorb(
+            collected.entry("tier2").or_default(),
+            &format!(
+                "META config=tier2 fp=yes contaminated=0\n{}",
+                site_line("hot_d16", "frames_per_event=0.01 events=5512 captured=12 probe_settled=1 expected_events=5500")
+            ),
+        );
+        let frames = Err("not run".to_string());
+        let problems = health_problems(&present, &missing, &collected, &frames);
+        let has = |text: &str| problems.iter().any(|p| p.contains(text));
+        assert!(has("dhat_heap: not built"), "{problems:?}");
+        assert!(has("tier1: built with the wrong features"), "{problems:?}");
+        assert!(has("tier1: frame pointers: no"), "{problems:?}");
+        assert!(has("tier2: hot_d16 × 1 thread(s)"), "{problems:?}");
+        assert_eq!(problems.len(), 4, "{problems:?}");
+
+        // A healthy run has none.
+        let healthy_present = &present[..1];
+        let healthy = health_problems(healthy_present, &[], &collected, &frames);
+        assert!(healthy.is_empty(), "{healthy:?}");
     }
 
     #[test]

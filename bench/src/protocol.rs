@@ -10,9 +10,14 @@
 //!
 //! `ns_per_op` is the time one thread spends per operation (mean over the threads);
 //! `agg_ns_per_op` is wall time divided by the operations of all threads. Call-site tiers add
-//! `frames_per_event=` (of that measurement alone), so the driver can refuse to report
-//! overhead for a walker that captured nothing. `MEMORY` lines carry the memory-per-block
-//! probe and `FINISH` lines the symbolication programs' finish time. New keys may be added freely: readers ignore keys they do not know.
+//! the capture figures of that measurement alone, net of their probe's own allocations:
+//! `frames_per_event=`, `events=`, `captured=` (events whose walk captured frames that
+//! reached the site table), `expected_events=` (the events the workload made: every
+//! operation of every thread, warm-up included) and `probe_settled=` (0 when the probe's own
+//! allocations could not be netted out), so the driver can refuse to report overhead for a
+//! walk that did not happen. `MEMORY` lines carry the memory-per-block probe and `FINISH`
+//! lines the symbolication programs' finish time. New keys may be added freely: readers
+//! ignore keys they do not know.
 
 /// Tag of a measurement line.
 pub const RESULT_TAG: &str = "RESULT";

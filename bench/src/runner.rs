@@ -29,13 +29,100 @@ pub const QUICK_DIVISOR: u64 = 200;
 /// Thread counts measured for every workload.
 pub const THREAD_COUNTS: &[usize] = &[1, 2];
 
-/// Events and frames a call-site tier has recorded so far (cumulative totals).
+/// What a call-site tier has recorded so far (cumulative totals), read by its probe.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CaptureTotals {
     /// Allocation events seen by the call-site machinery.
     pub events: u64,
-    /// Frames recorded over those events.
+    /// Of those, the events whose walk captured frames that reached the site table: counted
+    /// at a site, or turned away only because another thread was still filling their slot
+    /// (a lost race, not a failed walk). Events that captured no frame, or found no room in
+    /// the table, are not in it.
+    pub captured: u64,
+    /// Frames recorded over all events.
     pub frames: u64,
+    /// Sites in the report the probe read. A probe that allocates its report (ours: one
+    /// block for the list and one per site) costs an amount set by this number and by the
+    /// stack it is called from; see [`settled_baseline`].
+    pub sites: u64,
+}
+
+impl CaptureTotals {
+    /// Field by field `self - earlier` (0 where a field went down).
+    fn since(self, earlier: CaptureTotals) -> CaptureTotals {
+        CaptureTotals {
+            events: self.events.saturating_sub(earlier.events),
+            captured: self.captured.saturating_sub(earlier.captured),
+            frames: self.frames.saturating_sub(earlier.frames),
+            sites: self.sites.saturating_sub(earlier.sites),
+        }
+    }
+
+    /// Field by field `self + more`.
+    fn plus(self, more: CaptureTotals) -> CaptureTotals {
+        CaptureTotals {
+            events: self.events.saturating_add(more.events),
+            captured: self.captured.saturating_add(more.captured),
+            frames: self.frames.saturating_add(more.frames),
+            sites: self.sites,
+        }
+    }
+}
+
+/// How many readings [`settled_baseline`] takes at most before it gives up.
+const PROBE_READINGS: usize = 6;
+
+/// The totals to subtract from a measurement's closing reading: an opening reading plus
+/// whatever the probe itself recorded after taking it.
+///
+/// A probe reads the running totals and then builds its report, and when that report is
+/// allocated through the profiled allocator its blocks are events with frames of their own,
+/// recorded after the reading: they would land in the measurement's window (about 1,550
+/// blocks for our tier 2 by the last call-site workload) and make a walk that captured
+/// nothing on the workload threads look like one that did. So the probe is read repeatedly
+/// from this one call site, with nothing else running, until two readings list the same
+/// number of sites. The second report then has the same blocks, walked from the same stack,
+/// as the first, so it costs exactly what the first did, and that cost is the difference
+/// of the two readings. `None` if the readings never settle (the cell is then withheld).
+///
+/// "From this one call site" must hold in the machine code too: an unrolled loop would call
+/// the probe from a different return address each time, every report would then find its
+/// blocks at new sites, and the readings would never settle. Hence the opaque trip count,
+/// and no inlining into a caller that might unroll differently.
+#[inline(never)]
+fn settled_baseline(probe: &dyn Fn() -> CaptureTotals) -> Option<CaptureTotals> {
+    let mut previous: Option<CaptureTotals> = None;
+    for _ in 0..std::hint::black_box(PROBE_READINGS) {
+        let reading = probe();
+        if let Some(previous) = previous {
+            if reading.sites == previous.sites {
+                return Some(reading.plus(reading.since(previous)));
+            }
+        }
+        previous = Some(reading);
+    }
+    None
+}
+
+/// The capture figures of one measurement, for its `RESULT` line.
+fn capture_fields(window: Option<CaptureTotals>, expected_events: Option<u64>) -> String {
+    let Some(window) = window else {
+        // The cell cannot be checked; the driver withholds it.
+        return " frames_per_event=0.00 events=0 captured=0 probe_settled=0".to_string();
+    };
+    let per_event = if window.events == 0 {
+        0.0
+    } else {
+        window.frames as f64 / window.events as f64
+    };
+    let mut fields = format!(
+        " frames_per_event={per_event:.2} events={} captured={} probe_settled=1",
+        window.events, window.captured
+    );
+    if let Some(expected) = expected_events {
+        fields.push_str(&format!(" expected_events={expected}"));
+    }
+    fields
 }
 
 /// One allocator configuration, as described by its binary.
@@ -46,9 +133,10 @@ pub struct Config<'a> {
     pub iter_divisor: u64,
     /// The workload lists this configuration runs, in order.
     pub workloads: &'a [&'static [Workload]],
-    /// For call-site tiers: the running totals of events and frames, read before and after
-    /// each measurement, so every result line carries the frames per event of its own
-    /// workload and the driver can tell a real walk from one that captured nothing.
+    /// For call-site tiers: the probe of the running totals, read before and after each
+    /// measurement, so every result line carries the events, captured events and frames
+    /// per event of its own workload, and the driver can tell a real walk from one that
+    /// captured nothing.
     pub capture_totals: Option<&'a dyn Fn() -> CaptureTotals>,
     /// True when the binary was built with a feature set it must not have (Cargo unifies
     /// features over all binaries built together); the driver then discards its results.
@@ -91,22 +179,26 @@ pub fn run(config: &Config<'_>) {
             .iter()
             .filter(|&&t| args.threads.into_iter().all(|only| only == t))
         {
-            let before = config.capture_totals.map(|totals| totals());
+            let before = config.capture_totals.map(settled_baseline);
             let timing = measure(workload, threads, iters);
+            // Read before anything else allocates on this thread, so the window holds the
+            // measurement alone.
+            let window = config
+                .capture_totals
+                .zip(before)
+                .map(|(probe, before)| before.map(|before| probe().since(before)));
             let mut line = format!(
                 "{RESULT_TAG} config={} workload={} threads={threads} iters={iters} ns_per_op={:.2} agg_ns_per_op={:.2}",
                 config.name, workload.name, timing.per_thread_ns, timing.aggregate_ns
             );
-            if let (Some(totals), Some(before)) = (config.capture_totals, before) {
-                let after = totals();
-                let events = after.events.saturating_sub(before.events);
-                let frames = after.frames.saturating_sub(before.frames);
-                let per_event = if events == 0 {
-                    0.0
-                } else {
-                    frames as f64 / events as f64
-                };
-                line.push_str(&format!(" frames_per_event={per_event:.2} events={events}"));
+            if let Some(window) = window {
+                // Every operation the threads ran, warm-up included: the tier must have
+                // recorded each one.
+                let expected_events = workload
+                    .kind
+                    .allocations_per_op()
+                    .map(|per_op| per_op * timing.ops_per_thread * threads as u64);
+                line.push_str(&capture_fields(window, expected_events));
             }
             println!("{line}");
         }
@@ -192,6 +284,8 @@ pub struct Timing {
     /// Fastest batch's wall time, first thread's start to last thread's end, / the batch's
     /// operations summed over all threads.
     pub aggregate_ns: f64,
+    /// Operations each thread ran in all, warm-up and every batch included.
+    pub ops_per_thread: u64,
 }
 
 /// Times `iters` operations of `workload` on each of `threads` threads, in [`BATCHES`]
@@ -252,5 +346,101 @@ pub fn measure(workload: &Workload, threads: usize, iters: u64) -> Timing {
     Timing {
         per_thread_ns: per_thread * 1e9 / ops,
         aggregate_ns: wall * 1e9 / (ops * threads as f64),
+        ops_per_thread: warm_up + BATCHES * batch_iters,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// A probe like ours: it reads the totals, then allocates its report through the
+    /// profiled allocator, one block for the list and one per site, each walked with
+    /// `FRAMES` frames. The first report's two stacks are new sites.
+    struct FakeProfiler {
+        totals: Cell<CaptureTotals>,
+        report_stacks_known: Cell<bool>,
+    }
+
+    const FRAMES: u64 = 16;
+
+    impl FakeProfiler {
+        fn probe(&self) -> CaptureTotals {
+            let reading = self.totals.get();
+            let blocks = 1 + reading.sites;
+            let mut after = reading;
+            after.events += blocks;
+            after.captured += blocks;
+            after.frames += blocks * FRAMES;
+            if !self.report_stacks_known.replace(true) {
+                after.sites += 2;
+            }
+            self.totals.set(after);
+            reading
+        }
+
+        /// The workload: `events` events, each with `frames` frames (0: the walk failed).
+        fn workload(&self, events: u64, frames: u64) {
+            let mut totals = self.totals.get();
+            totals.events += events;
+            totals.captured += if frames > 0 { events } else { 0 };
+            totals.frames += events * frames;
+            self.totals.set(totals);
+        }
+    }
+
+    fn fake(sites: u64) -> FakeProfiler {
+        FakeProfiler {
+            totals: Cell::new(CaptureTotals {
+                sites,
+                ..CaptureTotals::default()
+            }),
+            report_stacks_known: Cell::new(false),
+        }
+    }
+
+    #[test]
+    fn the_probes_own_report_is_netted_out_of_the_window() {
+        for frames in [0, 6] {
+            let profiler = fake(1_500);
+            let probe = || profiler.probe();
+            let before = settled_baseline(&probe).expect("the readings settle");
+            profiler.workload(5_500, frames);
+            let window = probe().since(before);
+            assert_eq!(window.events, 5_500);
+            assert_eq!(window.frames, 5_500 * frames);
+            assert_eq!(window.captured, if frames > 0 { 5_500 } else { 0 });
+        }
+    }
+
+    #[test]
+    fn a_probe_that_never_settles_leaves_the_cell_unchecked() {
+        let profiler = fake(10);
+        let growing = || {
+            let reading = profiler.probe();
+            // A new site appears between every two readings.
+            let mut totals = profiler.totals.get();
+            totals.sites += 1;
+            profiler.totals.set(totals);
+            reading
+        };
+        assert_eq!(settled_baseline(&growing), None);
+        assert!(capture_fields(None, Some(10)).contains("probe_settled=0"));
+    }
+
+    #[test]
+    fn capture_fields_carry_the_expected_event_count() {
+        let window = CaptureTotals {
+            events: 11,
+            captured: 10,
+            frames: 60,
+            sites: 0,
+        };
+        let fields = capture_fields(Some(window), Some(10));
+        assert!(fields.contains("frames_per_event=5.45"), "{fields}");
+        assert!(fields.contains("captured=10"), "{fields}");
+        assert!(fields.contains("expected_events=10"), "{fields}");
+        assert!(fields.contains("probe_settled=1"), "{fields}");
     }
 }

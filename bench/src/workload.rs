@@ -31,6 +31,21 @@ pub enum Kind {
     Sites { distinct: usize, depth: usize },
 }
 
+impl Kind {
+    /// Allocations one operation makes, where that is a fixed number: one for a pair of a
+    /// non-zero size and for a call-site operation (`Vec::with_capacity` of 64 bytes), none
+    /// for a zero-sized pair; `None` for the mixed workload, whose vectors reallocate as
+    /// they grow. The runner multiplies it by the operations it ran to get the events a
+    /// call-site tier must have recorded.
+    pub fn allocations_per_op(self) -> Option<u64> {
+        match self {
+            Kind::Pair(size) => Some(u64::from(size != 0)),
+            Kind::Sites { .. } => Some(1),
+            Kind::Mixed => None,
+        }
+    }
+}
+
 /// A named workload with its default iteration count per thread.
 #[derive(Debug, Clone, Copy)]
 pub struct Workload {
@@ -198,4 +213,24 @@ fn mixed(iters: u64) -> usize {
         }
     }
     checksum.wrapping_add(map.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocations_per_op_are_known_where_fixed() {
+        assert_eq!(Kind::Pair(64).allocations_per_op(), Some(1));
+        assert_eq!(Kind::Pair(0).allocations_per_op(), Some(0));
+        assert_eq!(
+            Kind::Sites {
+                distinct: 512,
+                depth: 4
+            }
+            .allocations_per_op(),
+            Some(1)
+        );
+        assert_eq!(Kind::Mixed.allocations_per_op(), None);
+    }
 }

@@ -13,16 +13,20 @@ static GLOBAL: ModAlloc = ModAlloc::new();
 
 /// 1.0.1 has no frames-per-event figure of its own: every site row carries its frame count
 /// and its event count, and the allocations it could not attribute (0 frames walked) are in
-/// no row, so the denominator is the allocator's own allocation count.
+/// no row, so the denominator is the allocator's own allocation count, and the captured
+/// events are the rows' counts.
 fn totals() -> CaptureTotals {
-    let frames = GLOBAL
-        .call_sites()
+    let sites = GLOBAL.call_sites();
+    let frames = sites
         .iter()
         .map(|site| site.count * u64::from(site.frame_count))
         .sum();
+    let captured = sites.iter().map(|site| site.count).sum();
     CaptureTotals {
         events: GLOBAL.snapshot().alloc_count,
+        captured,
         frames,
+        sites: sites.len() as u64,
     }
 }
 
