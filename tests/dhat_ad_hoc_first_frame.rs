@@ -13,6 +13,8 @@ use std::mem::ManuallyDrop;
 
 use mod_alloc::dhat_compat as dhat;
 
+mod common;
+
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
@@ -38,31 +40,6 @@ fn inner_events() -> usize {
     black_box(1)
 }
 
-/// The function names of each program point's frames, top first.
-fn function_names(json: &str) -> Vec<Vec<String>> {
-    let json: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
-    let ftbl = json["ftbl"].as_array().expect("an ftbl");
-    json["pps"]
-        .as_array()
-        .expect("a pps array")
-        .iter()
-        .map(|pp| {
-            pp["fs"]
-                .as_array()
-                .expect("an fs list")
-                .iter()
-                .map(|index| {
-                    let frame = ftbl[index.as_u64().unwrap() as usize].as_str().unwrap();
-                    // `0x…: name (file:line:col)`
-                    let (_, rest) = frame.split_once(": ").expect("an address");
-                    let (name, _) = rest.rsplit_once(" (").expect("a location");
-                    name.to_owned()
-                })
-                .collect()
-        })
-        .collect()
-}
-
 fn profile_events(trim: Option<usize>) -> Vec<Vec<String>> {
     let mut profiler = ManuallyDrop::new(
         dhat::Profiler::builder()
@@ -71,7 +48,10 @@ fn profile_events(trim: Option<usize>) -> Vec<Vec<String>> {
             .build(),
     );
     black_box(outer_events());
-    function_names(&profiler.drop_and_get_memory_output())
+    common::program_point_functions(&profiler.drop_and_get_memory_output())
+        .into_iter()
+        .map(|(_, names)| names)
+        .collect()
 }
 
 #[test]

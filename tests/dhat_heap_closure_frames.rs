@@ -9,34 +9,10 @@ use std::hint::black_box;
 
 use mod_alloc::dhat_compat as dhat;
 
+mod common;
+
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
-
-/// The function names of each program point's frames, top first, keyed by its total bytes.
-fn points_by_bytes(json: &str) -> Vec<(u64, Vec<String>)> {
-    let json: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
-    let ftbl = json["ftbl"].as_array().expect("an ftbl");
-    json["pps"]
-        .as_array()
-        .expect("a pps array")
-        .iter()
-        .map(|pp| {
-            let names = pp["fs"]
-                .as_array()
-                .expect("an fs list")
-                .iter()
-                .map(|index| {
-                    let frame = ftbl[index.as_u64().unwrap() as usize].as_str().unwrap();
-                    // `0x…: name (file:line:col)`
-                    let (_, rest) = frame.split_once(": ").expect("an address");
-                    let (name, _) = rest.rsplit_once(" (").expect("a location");
-                    name.to_owned()
-                })
-                .collect();
-            (pp["tb"].as_u64().unwrap(), names)
-        })
-        .collect()
-}
 
 #[inline(never)]
 fn allocate_in_assert_is_panic() {
@@ -98,7 +74,7 @@ fn frames_above_closure_taking_functions_are_kept() {
     allocate_in_measure_thread();
     let json = profiler.json_string().expect("a running profiler");
     drop(profiler);
-    let points = points_by_bytes(&json);
+    let points = common::program_point_functions(&json);
 
     let in_closure = frames_of(&points, 1000);
     assert_in_order(

@@ -117,3 +117,30 @@ pub fn frame_pointers_not_found(finding: &str, consequence: &str) {
     }
     eprintln!("note: {finding} (built without frame pointers?); {consequence}");
 }
+
+/// Each program point of a DHAT document as its total bytes (`tb`) and the function names of
+/// its frames, top first.
+pub fn program_point_functions(json: &str) -> Vec<(u64, Vec<String>)> {
+    let json: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
+    let ftbl = json["ftbl"].as_array().expect("an ftbl");
+    json["pps"]
+        .as_array()
+        .expect("a pps array")
+        .iter()
+        .map(|pp| {
+            let names = pp["fs"]
+                .as_array()
+                .expect("an fs list")
+                .iter()
+                .map(|index| {
+                    let frame = ftbl[index.as_u64().unwrap() as usize].as_str().unwrap();
+                    // `0x…: name (file:line:col)`
+                    let (_, rest) = frame.split_once(": ").expect("an address");
+                    let (name, _) = rest.rsplit_once(" (").expect("a location");
+                    name.to_owned()
+                })
+                .collect();
+            (pp["tb"].as_u64().unwrap(), names)
+        })
+        .collect()
+}
