@@ -223,3 +223,158 @@ fn a_missing_pdb_gives_a_note_not_a_panic() {
     assert!(!frames[0].is_resolved());
     assert_eq!(symbolizer.notes().len(), 1, "{:?}", symbolizer.notes());
 }
+
+/// An RVA past the end of the image is in no function: the last public symbol (which has no
+/// size) must not claim it.
+#[test]
+fn an_rva_past_the_image_names_nothing() {
+    let fixture = build_fixture("past-image");
+    let exe = std::fs::read(&fixture.exe).expect("read exe");
+    let image_size = pe_size_of_image(&exe);
+    let mut symbolizer = Symbolizer::new();
+    // Sanity: the fixture's functions do resolve by RVA.
+    let (name, address) = &fixture.addresses[0];
+    let rva = u32::try_from(address - fixture.image_base).expect("small RVA");
+    let frames = symbolizer.resolve_in_pdb(&fixture.pdb, rva).to_vec();
+    assert!(frames[0].is_resolved(), "{name}: {frames:?}");
+    for past in [image_size, image_size + 0x10, image_size + 0x10_0000] {
+        let frames = symbolizer.resolve_in_pdb(&fixture.pdb, past).to_vec();
+        assert_eq!(frames.len(), 1, "rva {past:#x}: {frames:?}");
+        assert!(!frames[0].is_resolved(), "rva {past:#x}: {frames:?}");
+    }
+    let _ = std::fs::remove_dir_all(fixture.exe.parent().expect("temp dir"));
+}
+
+/// `SizeOfImage` from a PE file's optional header.
+fn pe_size_of_image(exe: &[u8]) -> u32 {
+    let word = |at: usize| u32::from_le_bytes(exe[at..at + 4].try_into().expect("4 bytes"));
+    let pe_header = word(0x3c) as usize;
+    assert_eq!(&exe[pe_header..pe_header + 4], b"PE\0\0");
+    // Signature (4) + file header (20), then SizeOfImage at offset 56 of the optional header.
+    word(pe_header + 24 + 56)
+}
+
+/// One module stream that cannot be parsed costs that module only: the other modules'
+/// procedures, with their files and lines, and the public symbols still resolve.
+#[test]
+fn a_corrupt_module_stream_loses_only_that_module() {
+    let fixture = build_fixture("corrupt-module");
+    let mut bytes = std::fs::read(&fixture.pdb).expect("read pdb");
+    let msf = Msf::parse(&bytes);
+    let modules = msf.module_streams(&bytes);
+    // The linker's own module holds no fixture function; its symbol records are broken by
+    // a first record that claims to run far past the end of the stream.
+    let (_, stream) = modules
+        .iter()
+        .find(|(name, stream)| name == "* Linker *" && stream.is_some())
+        .unwrap_or_else(|| panic!("no linker module with symbols: {modules:?}"));
+    let first_block = msf.streams[usize::from(stream.expect("stream"))].1[0];
+    let record_length = first_block as usize * msf.block_size + 4;
+    bytes[record_length..record_length + 2].copy_from_slice(&0xfff0u16.to_le_bytes());
+    let corrupt = fixture.pdb.with_file_name("corrupt.pdb");
+    std::fs::write(&corrupt, &bytes).expect("write corrupt pdb");
+
+    let mut symbolizer = Symbolizer::new();
+    for (name, address) in &fixture.addresses {
+        let rva = u32::try_from(address - fixture.image_base).expect("small RVA");
+        let frames = symbolizer.resolve_in_pdb(&corrupt, rva).to_vec();
+        let outer = frames.last().expect("a frame");
+        assert_eq!(
+            outer.function.as_deref(),
+            Some(format!("fixture::{name}").as_str()),
+            "{frames:?}"
+        );
+        assert!(outer.line.is_some(), "{name}: {frames:?}");
+    }
+    assert!(symbolizer.notes().is_empty(), "{:?}", symbolizer.notes());
+    let _ = std::fs::remove_dir_all(fixture.exe.parent().expect("temp dir"));
+}
+
+/// Just enough of the MSF container (the PDB's file system) to find a stream's blocks.
+struct Msf {
+    block_size: usize,
+    /// (size in bytes, block numbers) per stream.
+    streams: Vec<(u32, Vec<u32>)>,
+}
+
+impl Msf {
+    fn parse(file: &[u8]) -> Msf {
+        let word = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().expect("4 bytes"));
+        assert!(file.starts_with(b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0"));
+        let block_size = word(32) as usize;
+        let directory_bytes = word(44) as usize;
+        let block_map = word(52) as usize * block_size;
+        let directory_blocks = directory_bytes.div_ceil(block_size);
+        let directory: Vec<u8> = (0..directory_blocks)
+            .flat_map(|index| {
+                let block = word(block_map + 4 * index) as usize * block_size;
+                file[block..block + block_size].iter().copied()
+            })
+            .collect();
+        let dword =
+            |at: usize| u32::from_le_bytes(directory[at..at + 4].try_into().expect("4 bytes"));
+        let count = dword(0) as usize;
+        let sizes: Vec<u32> = (0..count).map(|index| dword(4 + 4 * index)).collect();
+        let mut at = 4 + 4 * count;
+        let streams = sizes
+            .into_iter()
+            .map(|size| {
+                let blocks = if size == u32::MAX {
+                    0
+                } else {
+                    (size as usize).div_ceil(block_size)
+                };
+                let list = (0..blocks).map(|index| dword(at + 4 * index)).collect();
+                at += 4 * blocks;
+                (size, list)
+            })
+            .collect();
+        Msf {
+            block_size,
+            streams,
+        }
+    }
+
+    fn stream(&self, file: &[u8], index: usize) -> Vec<u8> {
+        let (size, blocks) = &self.streams[index];
+        let mut bytes: Vec<u8> = blocks
+            .iter()
+            .flat_map(|&block| {
+                let start = block as usize * self.block_size;
+                file[start..start + self.block_size].iter().copied()
+            })
+            .collect();
+        bytes.truncate(*size as usize);
+        bytes
+    }
+
+    /// (module name, symbol stream if any) for each module in the DBI stream (stream 3).
+    fn module_streams(&self, file: &[u8]) -> Vec<(String, Option<u16>)> {
+        let dbi = self.stream(file, 3);
+        let word = |at: usize| u32::from_le_bytes(dbi[at..at + 4].try_into().expect("4 bytes"));
+        // The 64-byte DBI header, then the module info substream.
+        let module_info_size = word(24) as usize;
+        let mut at = 64;
+        let end = 64 + module_info_size;
+        let mut modules = Vec::new();
+        while at < end {
+            let stream = u16::from_le_bytes([dbi[at + 34], dbi[at + 35]]);
+            let name_start = at + 64;
+            let name_end = name_start
+                + dbi[name_start..]
+                    .iter()
+                    .position(|&byte| byte == 0)
+                    .expect("module name");
+            let object_end = name_end
+                + 1
+                + dbi[name_end + 1..]
+                    .iter()
+                    .position(|&byte| byte == 0)
+                    .expect("object name");
+            let name = String::from_utf8_lossy(&dbi[name_start..name_end]).into_owned();
+            modules.push((name, (stream != u16::MAX).then_some(stream)));
+            at = (object_end + 1).next_multiple_of(4);
+        }
+        modules
+    }
+}

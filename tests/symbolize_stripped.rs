@@ -208,3 +208,72 @@ fn a_gnu_debuglink_file_restores_files_and_lines() {
     );
     assert!(!output.contains(NOTE_PREFIX), "{output}");
 }
+
+/// Compressed debug sections (`objcopy --compress-debug-sections`, `-gz`) cannot be read by
+/// this build: the symbol table still names the functions, and one note says why file and
+/// line are missing, rather than losing them silently.
+#[test]
+fn compressed_debug_sections_give_names_and_one_note() {
+    let (directory, binary) = copy_of_this_binary("compressed", "compressed-test-binary");
+    run_tool(
+        "objcopy",
+        &[
+            "--compress-debug-sections=zlib".as_ref(),
+            binary.as_os_str(),
+        ],
+    );
+    let output = run_child(&binary);
+    let _ = std::fs::remove_dir_all(&directory);
+    let frames = frame_lines(&output);
+    assert_eq!(frames.len(), 2, "{output}");
+    assert!(
+        frames[0].ends_with("symbolize_stripped::stripped_probe_one -"),
+        "{output}"
+    );
+    assert!(
+        frames[1].ends_with("symbolize_stripped::stripped_probe_two -"),
+        "{output}"
+    );
+    let notes: Vec<&str> = output
+        .lines()
+        .filter(|line| line.starts_with("mod-alloc: "))
+        .collect();
+    assert_eq!(notes.len(), 1, "exactly one note expected:\n{output}");
+    assert!(
+        notes[0].starts_with("mod-alloc: no file and line for ")
+            && notes[0].contains("compressed-test-binary")
+            && notes[0].contains("compressed"),
+        "{output}"
+    );
+}
+
+/// The PLT holds no symbols, and `_fini` (size 0 in the symbol table) sits just before it.
+/// A symbol without a size must not stretch past the end of its section: a PLT address
+/// names no function.
+#[test]
+fn a_plt_address_names_no_function() {
+    let this_binary = std::env::current_exe().expect("current exe");
+    let output = Command::new("readelf")
+        .args(["-SW".as_ref(), this_binary.as_os_str()])
+        .output()
+        .expect("`readelf` is needed for this test (binutils)");
+    let sections = String::from_utf8_lossy(&output.stdout);
+    // `[19] .plt PROGBITS 000000000030ffa0 30efa0 000050 ...`: name, type, address, offset, size.
+    let plt = sections
+        .lines()
+        .filter_map(|line| line.split_once(']').map(|(_, rest)| rest))
+        .map(|rest| rest.split_whitespace().collect::<Vec<_>>())
+        .find(|words| words.first() == Some(&".plt"))
+        .unwrap_or_else(|| panic!("no .plt section:\n{sections}"));
+    let address = u64::from_str_radix(plt[2], 16).expect("hex address");
+    let size = u64::from_str_radix(plt[4], 16).expect("hex size");
+    assert!(size > 0, "{plt:?}");
+    let mut symbolizer = Symbolizer::new();
+    for probe in [address, address + size / 2, address + size - 1] {
+        let frames = symbolizer.resolve_in_file(&this_binary, probe).to_vec();
+        assert!(
+            frames.iter().all(|frame| frame.function.is_none()),
+            "{probe:#x} in .plt: {frames:?}"
+        );
+    }
+}

@@ -45,7 +45,8 @@ pub(crate) fn document_for(profile: &Profile) -> DhatDocument {
 }
 
 /// [`document_for`], and the symbolizer's notes: one line for each module whose frames could
-/// not be named (a stripped binary, say), for the end-of-profile summary to print.
+/// not be named (a stripped binary, say) or located (compressed debug sections), for the
+/// end-of-profile summary to print.
 pub(crate) fn document_and_notes(profile: &Profile) -> (DhatDocument, Vec<String>) {
     let mut symbolizer = crate::symbolize::Symbolizer::new();
     let document = build_document(profile, &mut symbolizer, command_line(), std::process::id());

@@ -36,10 +36,14 @@
 //!    function stays in the object file it was compiled into (cargo's default on macOS).
 //! 3. The symbol table: ELF `.symtab`, or `.dynsym` when stripped (so libc frames get at
 //!    least their exported names), Mach-O symbols, PE COFF symbols and exports. Names only.
+//!    When the DWARF is there but compressed (`objcopy --compress-debug-sections`, `-gz`),
+//!    which this build cannot decode, the module gets one note saying so:
+//!    `mod-alloc: no file and line for <module>: its debug sections are compressed, …`.
 //! 4. Nothing (the file is missing, unreadable, or stripped): the frame stays a raw
 //!    address, and the module gets one note line,
 //!    `mod-alloc: no symbols for <module>; frames show raw addresses`, kept in
-//!    [`Symbolizer::notes`] for the report to print. Never a panic.
+//!    [`Symbolizer::notes`] for the report to print. Never a panic, and never a hang: only
+//!    regular files are read, so a FIFO or a device passed as a module is refused at once.
 //!
 //! Function names are demangled without the hash suffix (`{:#}` of `rustc_demangle`).
 //!
@@ -185,13 +189,10 @@ impl Symbolizer {
     /// kept until the next call, so its memory stays out of the allocation figures.
     pub fn resolve_in_file(&mut self, path: &Path, address: u64) -> &[Symbol] {
         let _suspended = Suspended::new();
-        let frames = with_cached(path, FileKind::Object, |object| {
-            object.map(|object| object.resolve(address))
+        let outcome = with_cached(path, path, FileKind::Object, |object| {
+            Outcome::of(object, address)
         });
-        let frames = self
-            .state
-            .finish(path, FileKind::Object, frames.unwrap_or_default());
-        self.state.last_in_file = frames;
+        self.state.last_in_file = self.state.finish(path, outcome);
         &self.state.last_in_file
     }
 
@@ -199,18 +200,16 @@ impl Symbolizer {
     /// path on its own, on any platform. The result is kept until the next call.
     pub fn resolve_in_pdb(&mut self, path: &Path, rva: u32) -> &[Symbol] {
         let _suspended = Suspended::new();
-        let frames = with_cached(path, FileKind::Pdb, |object| {
-            object.map(|object| object.resolve(u64::from(rva)))
+        let outcome = with_cached(path, path, FileKind::Pdb, |object| {
+            Outcome::of(object, u64::from(rva))
         });
-        let frames = self
-            .state
-            .finish(path, FileKind::Pdb, frames.unwrap_or_default());
-        self.state.last_in_file = frames;
+        self.state.last_in_file = self.state.finish(path, outcome);
         &self.state.last_in_file
     }
 
     /// One line for each module whose frames could not be named, e.g.
-    /// `mod-alloc: no symbols for ./app; frames show raw addresses`.
+    /// `mod-alloc: no symbols for ./app; frames show raw addresses`, or whose debug
+    /// information could not be read (see the module docs).
     pub fn notes(&self) -> &[String] {
         &self.state.notes
     }
@@ -237,26 +236,37 @@ impl SymbolizerState {
             return vec![Symbol::default()];
         };
         let placement = module.placement;
-        let frames = with_cached(&module.path, FileKind::Object, |object| {
-            object.map(|object| object.resolve(placement.file_address(address, object.image_base)))
+        let source = module.source.as_deref().unwrap_or(&module.path);
+        let outcome = with_cached(source, &module.path, FileKind::Object, |object| {
+            let file_address = object.map_or(0, |object| {
+                placement.file_address(address, object.image_base)
+            });
+            Outcome::of(object, file_address)
         });
-        self.finish(&module.path, FileKind::Object, frames.unwrap_or_default())
+        self.finish(&module.path, outcome)
     }
 
-    /// Notes a module that named nothing, and guarantees at least one entry.
-    fn finish(&mut self, path: &Path, kind: FileKind, frames: Vec<Symbol>) -> Vec<Symbol> {
-        if frames.iter().any(Symbol::is_resolved) {
-            return frames;
-        }
-        let has_names = with_cached(path, kind, |object| {
-            object.is_some_and(ObjectDebug::has_debug_names)
-        });
-        if !has_names && !self.noted.iter().any(|noted| noted == path) {
+    /// Notes a module that named nothing or whose debug sections could not be read, once
+    /// per module, and guarantees at least one entry.
+    fn finish(&mut self, path: &Path, outcome: Outcome) -> Vec<Symbol> {
+        let Outcome {
+            frames,
+            has_names,
+            compressed_debug,
+        } = outcome;
+        let named_nothing = !frames.iter().any(Symbol::is_resolved);
+        let raw_addresses = named_nothing && !has_names;
+        if (raw_addresses || compressed_debug) && !self.noted.iter().any(|noted| noted == path) {
             self.noted.push(path.to_path_buf());
-            self.notes.push(format!(
-                "mod-alloc: no symbols for {}; frames show raw addresses",
-                path.display()
-            ));
+            let display = path.display();
+            self.notes.push(if raw_addresses {
+                format!("mod-alloc: no symbols for {display}; frames show raw addresses")
+            } else {
+                format!(
+                    "mod-alloc: no file and line for {display}: its debug sections are \
+                     compressed, which this build cannot read; frames show function names only"
+                )
+            });
         }
         if frames.is_empty() {
             vec![Symbol::default()]
@@ -309,30 +319,66 @@ impl Hasher for WordHasher {
     }
 }
 
+/// What one lookup in one file found, and what its note needs to know.
+#[derive(Default)]
+struct Outcome {
+    frames: Vec<Symbol>,
+    /// Whether the file has more than dynamic symbols (see `ObjectDebug::has_debug_names`).
+    has_names: bool,
+    /// Whether the file's DWARF could not be read because it is compressed.
+    compressed_debug: bool,
+}
+
+impl Outcome {
+    /// Resolves `address` in `object`, if it could be parsed. A panic in the parsers for one
+    /// address (they should return errors instead) leaves that address unresolved rather than
+    /// failing the report; it is caught here, so it never poisons the cache's lock.
+    fn of(object: Option<&ObjectDebug>, address: u64) -> Outcome {
+        let Some(object) = object else {
+            return Outcome::default();
+        };
+        let frames =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| object.resolve(address)))
+                .unwrap_or_default();
+        Outcome {
+            frames,
+            has_names: object.has_debug_names(),
+            compressed_debug: object.compressed_debug,
+        }
+    }
+}
+
 fn lock_cache() -> std::sync::MutexGuard<'static, Vec<CacheEntry>> {
     OBJECT_CACHE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Runs `f` on the cached parse of `path`, parsing it first if needed.
-fn with_cached<R>(path: &Path, kind: FileKind, f: impl FnOnce(Option<&ObjectDebug>) -> R) -> R {
+/// Runs `f` on the cached parse of the file at `source`, parsing it first if needed. `named`
+/// is the module's own path, where separate debug files are looked for: the same as
+/// `source` except for a module read through another path (see `LoadedModule::source`).
+fn with_cached<R>(
+    source: &Path,
+    named: &Path,
+    kind: FileKind,
+    f: impl FnOnce(Option<&ObjectDebug>) -> R,
+) -> R {
     let mut cache = lock_cache();
     let index = match cache
         .iter()
-        .position(|entry| entry.0 == path && entry.1 == kind)
+        .position(|entry| entry.0 == source && entry.1 == kind)
     {
         Some(index) => index,
         None => {
             // The parsers return errors for bad input; should one panic anyway, the file is
             // treated as unreadable rather than failing the report.
             let parsed = std::panic::catch_unwind(|| match kind {
-                FileKind::Object => ObjectDebug::load(path),
-                FileKind::Pdb => ObjectDebug::load_pdb_only(path, 0),
+                FileKind::Object => ObjectDebug::load(source, named),
+                FileKind::Pdb => ObjectDebug::load_pdb_only(source),
             })
             .ok()
             .flatten();
-            cache.push((path.to_path_buf(), kind, parsed));
+            cache.push((source.to_path_buf(), kind, parsed));
             cache.len() - 1
         }
     };

@@ -105,6 +105,10 @@ pub(crate) struct ObjectDebug {
     pdb: Option<PdbDebug>,
     /// Mach-O without DWARF or dSYM: the object files its debug map names.
     debug_map: Option<DebugMap>,
+    /// Whether the DWARF is there but compressed (`objcopy --compress-debug-sections`,
+    /// `-gz`), which `object` cannot decode without its `compression` feature: the module
+    /// then gives names only, and earns a note saying why.
+    pub(crate) compressed_debug: bool,
     /// Function names already demangled, shared by every address looked up in this file.
     names: NameCache,
     /// The binary and its separate debug file, if any: the bytes everything above reads.
@@ -121,16 +125,20 @@ impl std::fmt::Debug for ObjectDebug {
             .field("full_symbol_table", &self.full_symbol_table)
             .field("pdb", &self.pdb.is_some())
             .field("debug_map", &self.debug_map.is_some())
+            .field("compressed_debug", &self.compressed_debug)
             .finish()
     }
 }
 
 impl ObjectDebug {
-    /// Maps and parses `path`; `None` if it cannot be read or parsed at all.
-    pub(crate) fn load(path: &Path) -> Option<ObjectDebug> {
+    /// Maps and parses the file at `source`; `None` if it cannot be read or parsed at all.
+    /// `path` is the module's own path, next to which separate debug files are looked for;
+    /// it differs from `source` only when the module's bytes are read through another path
+    /// (Linux's `/proc/self/exe` for an executable replaced on disk).
+    pub(crate) fn load(source: &Path, path: &Path) -> Option<ObjectDebug> {
         // Declared before everything that borrows it, so that an early return or a panic
         // drops the borrowers first; on success it moves into the result, which drops it last.
-        let mut files = vec![Mapping::open(path).ok()?];
+        let mut files = vec![Mapping::open(source).ok()?];
         // SAFETY: `files` keeps the mapping for as long as anything borrows it (see above).
         let file = object::File::parse(unsafe { detach(&files[0]) }).ok()?;
         let image_base = match file.format() {
@@ -150,6 +158,7 @@ impl ObjectDebug {
         } else {
             None
         };
+        let mut compressed_debug = dwarf.is_none() && has_compressed_dwarf(&file);
         if dwarf.is_none() && pdb.is_none() {
             if let Some(debug_path) = debug_files::find_separate_debug_file(path, &file) {
                 if let Ok(debug_mapping) = Mapping::open(&debug_path) {
@@ -159,6 +168,8 @@ impl ObjectDebug {
                     files.push(debug_mapping);
                     if let Ok(debug_file) = object::File::parse(debug_bytes) {
                         dwarf = load_dwarf(&debug_file);
+                        compressed_debug = dwarf.is_none()
+                            && (compressed_debug || has_compressed_dwarf(&debug_file));
                         if !full_symbol_table && debug_file.symbol_table().is_some() {
                             symbols = SymbolTable::from_object(&debug_file);
                             full_symbol_table = true;
@@ -178,21 +189,23 @@ impl ObjectDebug {
             full_symbol_table,
             pdb,
             debug_map,
+            compressed_debug,
             names: NameCache::default(),
             files,
         })
     }
 
-    /// Loads a PDB file on its own, for addresses given as RVAs plus `image_base`.
-    pub(crate) fn load_pdb_only(path: &Path, image_base: u64) -> Option<ObjectDebug> {
+    /// Loads a PDB file on its own, for addresses given as RVAs (image base 0).
+    pub(crate) fn load_pdb_only(path: &Path) -> Option<ObjectDebug> {
         let pdb = PdbDebug::load(path)?;
         Some(ObjectDebug {
-            image_base,
+            image_base: 0,
             dwarf: None,
             symbols: SymbolTable::default(),
             full_symbol_table: false,
             pdb: Some(pdb),
             debug_map: None,
+            compressed_debug: false,
             names: NameCache::default(),
             files: Vec::new(),
         })
@@ -253,6 +266,11 @@ fn dwarf_frames(
     names: &NameCache,
 ) -> Vec<Symbol> {
     let mut frames = Vec::new();
+    // `addr2line` probes the range `address..address + 1`, which overflows at the top
+    // address; no code lives there.
+    if address == u64::MAX {
+        return frames;
+    }
     let Ok(mut iter) = context.find_frames(address).skip_all_loads() else {
         return frames;
     };
@@ -330,6 +348,19 @@ fn has_dwarf(file: &object::File<'static>) -> bool {
         .is_some_and(|section| section.size() > 0)
 }
 
+/// Whether the DWARF is stored compressed: an ELF `SHF_COMPRESSED` `.debug_info`, or the
+/// older GNU `.zdebug_info`.
+fn has_compressed_dwarf(file: &object::File<'static>) -> bool {
+    let flagged = file
+        .section_by_name(".debug_info")
+        .and_then(|section| section.compressed_file_range().ok())
+        .is_some_and(|range| range.format != object::CompressionFormat::None);
+    flagged
+        || file
+            .section_by_name(".zdebug_info")
+            .is_some_and(|section| section.size() > 0)
+}
+
 /// Builds an `addr2line` context that reads `file`'s DWARF sections in place.
 /// Compressed sections cannot be read (object's compression support is not enabled, as it
 /// would pull in a proc-macro build); such a file falls back to its symbol table.
@@ -361,22 +392,28 @@ fn load_dwarf(file: &object::File<'static>) -> Option<DwarfContext> {
 
 /// Function symbols sorted by address: ELF `.symtab` (or `.dynsym` when stripped),
 /// the Mach-O symbol table, PE COFF symbols and exports.
+///
+/// Many symbols carry no size: Mach-O and COFF symbols never do, nor do exports, and ELF
+/// assembly labels such as `_init` and `_fini` have size 0. Such a symbol is taken to run up
+/// to the next symbol or the end of its section, whichever comes first, so that an address
+/// past the last function of a section (in the PLT, or past the image) names nothing
+/// instead of whatever symbol happens to come before it.
 #[derive(Default)]
 struct SymbolTable {
-    /// (start, size or 0 when unknown, raw name in the file)
+    /// (start, end, raw name in the file), sorted by start, one per start.
     entries: Vec<(u64, u64, FileBytes)>,
 }
 
 impl SymbolTable {
     fn from_object(file: &object::File<'static>) -> SymbolTable {
-        let mut entries = Vec::new();
+        let mut symbols = Vec::new();
         let mut add = |symbol: object::Symbol<'static, '_>| {
             if symbol.kind() != SymbolKind::Text || !symbol.is_definition() {
                 return;
             }
             if let Ok(name) = symbol.name_bytes() {
                 if !name.is_empty() && symbol.address() != 0 {
-                    entries.push((symbol.address(), symbol.size(), name));
+                    symbols.push((symbol.address(), symbol.size(), name));
                 }
             }
         };
@@ -385,27 +422,67 @@ impl SymbolTable {
         if let Ok(exports) = file.exports() {
             for export in exports {
                 if !export.name().is_empty() {
-                    entries.push((export.address(), 0, export.name()));
+                    symbols.push((export.address(), 0, export.name()));
                 }
             }
         }
-        entries.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        entries.dedup_by(|later, earlier| later.0 == earlier.0);
+        let sections = file
+            .sections()
+            .filter(|section| section.address() != 0 && section.size() != 0)
+            .map(|section| {
+                let start = section.address();
+                (start, start.saturating_add(section.size()))
+            })
+            .collect();
+        SymbolTable::from_parts(symbols, sections)
+    }
+
+    /// Builds the table from `(start, size or 0, name)` symbols and the `(start, end)`
+    /// address ranges of the file's sections.
+    fn from_parts(
+        mut symbols: Vec<(u64, u64, FileBytes)>,
+        mut sections: Vec<(u64, u64)>,
+    ) -> SymbolTable {
+        // For each start, the entry with the largest size is kept.
+        symbols.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        symbols.dedup_by(|later, earlier| later.0 == earlier.0);
+        sections.sort_unstable();
+        let section_end = |address: u64| {
+            let index = sections
+                .partition_point(|section| section.0 <= address)
+                .checked_sub(1)?;
+            let (_, end) = sections[index];
+            (address < end).then_some(end)
+        };
+        let entries = (0..symbols.len())
+            .map(|index| {
+                let (start, size, name) = symbols[index];
+                let end = if size != 0 {
+                    start.saturating_add(size)
+                } else {
+                    let next = symbols.get(index + 1).map(|symbol| symbol.0);
+                    match (next, section_end(start)) {
+                        (Some(next), Some(end)) => next.min(end),
+                        (Some(bound), None) | (None, Some(bound)) => bound,
+                        // Nothing bounds it: only its first byte is known to be its own.
+                        (None, None) => start.saturating_add(1),
+                    }
+                };
+                (start, end, name)
+            })
+            .collect();
         SymbolTable { entries }
     }
 
-    /// The symbol covering `address`: the last one starting at or before it, and, when the
-    /// symbol's size is known, ending after it.
+    /// The symbol covering `address`: the last one starting at or before it, if it ends
+    /// after it.
     fn lookup(&self, address: u64) -> Option<FileBytes> {
         let index = self
             .entries
             .partition_point(|entry| entry.0 <= address)
             .checked_sub(1)?;
-        let (start, size, name) = &self.entries[index];
-        if *size != 0 && address >= start.saturating_add(*size) {
-            return None;
-        }
-        Some(*name)
+        let (_, end, name) = self.entries[index];
+        (address < end).then_some(name)
     }
 }
 
@@ -501,11 +578,11 @@ impl DebugMap {
         let Some(&symbol_address) = map_object.symbols.get(*name) else {
             return Vec::new();
         };
-        dwarf_frames(
-            &map_object.dwarf.context,
-            symbol_address + (address - start),
-            names,
-        )
+        // `start <= address` by the search above; the object file's address is untrusted.
+        let Some(object_address) = symbol_address.checked_add(address - start) else {
+            return Vec::new();
+        };
+        dwarf_frames(&map_object.dwarf.context, object_address, names)
     }
 }
 
@@ -531,7 +608,42 @@ impl MapObject {
 
 #[cfg(test)]
 mod tests {
-    use super::{demangle, NameCache};
+    use super::{demangle, NameCache, SymbolTable};
+
+    #[test]
+    fn a_symbol_without_size_ends_at_the_next_symbol_or_its_section_end() {
+        let symbols = vec![
+            (0x1000, 0, &b"first_unsized"[..]),
+            (0x1040, 0x20, &b"sized"[..]),
+            (0x1080, 0, &b"bounded_by_next"[..]),
+            (0x10c0, 0, &b"last_in_text"[..]),
+            (0x3000, 0, &b"outside_every_section"[..]),
+        ];
+        // `.text` is 0x1000..0x1100; then a gap, and a PLT-like section with no symbols.
+        let sections = vec![(0x1000, 0x1100), (0x2000, 0x2100)];
+        let table = SymbolTable::from_parts(symbols, sections);
+        let name = |address| {
+            table
+                .lookup(address)
+                .map(|name| std::str::from_utf8(name).unwrap())
+        };
+        assert_eq!(name(0x0fff), None);
+        assert_eq!(name(0x1000), Some("first_unsized"));
+        assert_eq!(name(0x103f), Some("first_unsized"));
+        assert_eq!(name(0x105f), Some("sized"));
+        assert_eq!(name(0x1060), None, "past a sized symbol's end");
+        assert_eq!(name(0x10bf), Some("bounded_by_next"));
+        assert_eq!(name(0x10ff), Some("last_in_text"));
+        assert_eq!(name(0x1100), None, "past the end of .text");
+        assert_eq!(name(0x2050), None, "in a later section without symbols");
+        assert_eq!(name(0x3000), Some("outside_every_section"));
+        assert_eq!(
+            name(0x3001),
+            None,
+            "nothing bounds it, so only its first byte"
+        );
+        assert_eq!(name(u64::MAX), None);
+    }
 
     /// `core::ptr::drop_in_place` in the legacy mangling, with a hash suffix.
     const MANGLED: &[u8] = b"_ZN4core3ptr13drop_in_place17h0123456789abcdefE";

@@ -63,7 +63,11 @@ pub(crate) struct PdbDebug {
     procedures: Vec<Procedure>,
     lines: Vec<LineRow>,
     files: Vec<String>,
-    publics: Vec<(u32, String)>,
+    /// (start, end, name). Public symbols carry no size: each runs to the next one or to the
+    /// end of its section, whichever comes first (see [`bound_publics`]).
+    publics: Vec<(u32, u32, String)>,
+    /// The image's sections as RVA ranges, from the PDB's copy of the section headers.
+    sections: Vec<(u32, u32)>,
 }
 
 impl PdbDebug {
@@ -81,6 +85,7 @@ impl PdbDebug {
         tables.lines.sort_by_key(|row| row.start);
         tables.publics.sort_by_key(|public| public.0);
         tables.publics.dedup_by_key(|public| public.0);
+        bound_publics(&mut tables.publics, &mut tables.sections);
         (!tables.procedures.is_empty() || !tables.publics.is_empty()).then_some(tables)
     }
 
@@ -88,6 +93,16 @@ impl PdbDebug {
         let address_map = pdb.address_map()?;
         let string_table = pdb.string_table().ok();
         let inlinee_names = InlineeNames::read(pdb).unwrap_or_default();
+        if let Ok(Some(headers)) = pdb.sections() {
+            self.sections = headers
+                .iter()
+                .filter(|header| header.virtual_size != 0)
+                .map(|header| {
+                    let start = header.virtual_address;
+                    (start, start.saturating_add(header.virtual_size))
+                })
+                .collect();
+        }
 
         let globals = pdb.global_symbols()?;
         let mut global_iter = globals.iter();
@@ -95,58 +110,85 @@ impl PdbDebug {
             if let Ok(pdb::SymbolData::Public(public)) = symbol.parse() {
                 if public.function || public.code {
                     if let Some(rva) = public.offset.to_rva(&address_map) {
-                        self.publics.push((rva.0, demangle(public.name.as_bytes())));
+                        let name = demangle(public.name.as_bytes());
+                        self.publics.push((rva.0, rva.0, name));
                     }
                 }
             }
         }
 
-        let debug_information = pdb.debug_information()?;
-        let mut modules = debug_information.modules()?;
-        while let Some(module) = modules.next()? {
-            let Some(info) = pdb.module_info(&module)? else {
-                continue;
-            };
-            let Ok(program) = info.line_program() else {
-                continue;
-            };
-            let mut reader = ModuleReader {
-                tables: self,
-                address_map: &address_map,
-                strings: string_table.as_ref(),
-                program: &program,
-                file_ids: HashMap::new(),
-            };
-            let mut inlinees = HashMap::new();
-            if let Ok(mut iter) = info.inlinees() {
-                while let Ok(Some(inlinee)) = iter.next() {
-                    inlinees.insert(inlinee.index(), inlinee);
-                }
+        // One unreadable module stream costs that module's procedures and lines, not the
+        // rest of the PDB: its error is dropped and the next module is read.
+        let Ok(debug_information) = pdb.debug_information() else {
+            return Ok(());
+        };
+        let Ok(mut modules) = debug_information.modules() else {
+            return Ok(());
+        };
+        while let Ok(Some(module)) = modules.next() {
+            let _ = self.read_module(
+                pdb,
+                &module,
+                &address_map,
+                string_table.as_ref(),
+                &inlinee_names,
+            );
+        }
+        Ok(())
+    }
+
+    /// Reads one module stream's procedures, line rows and inline sites into the tables.
+    /// On an error, whatever was read before it is kept.
+    fn read_module<'s, S: pdb::Source<'s> + 's>(
+        &mut self,
+        pdb: &mut pdb::PDB<'s, S>,
+        module: &pdb::Module<'_>,
+        address_map: &pdb::AddressMap<'s>,
+        string_table: Option<&pdb::StringTable<'s>>,
+        inlinee_names: &InlineeNames,
+    ) -> pdb::Result<()> {
+        let Some(info) = pdb.module_info(module)? else {
+            return Ok(());
+        };
+        let Ok(program) = info.line_program() else {
+            return Ok(());
+        };
+        let mut reader = ModuleReader {
+            tables: self,
+            address_map,
+            strings: string_table,
+            program: &program,
+            file_ids: HashMap::new(),
+        };
+        let mut inlinees = HashMap::new();
+        if let Ok(mut iter) = info.inlinees() {
+            while let Ok(Some(inlinee)) = iter.next() {
+                inlinees.insert(inlinee.index(), inlinee);
             }
-            // The procedure being read (its offset and index), and the inline nesting depth.
-            let mut current: Option<(pdb::PdbInternalSectionOffset, usize)> = None;
-            let mut depth = 0u32;
-            let mut symbols = info.symbols()?;
-            while let Some(symbol) = symbols.next()? {
-                match symbol.parse() {
-                    Ok(pdb::SymbolData::Procedure(procedure)) => {
-                        depth = 0;
-                        current = reader.procedure(&procedure)?;
-                    }
-                    Ok(pdb::SymbolData::InlineSite(site)) => {
-                        depth += 1;
-                        if let (Some((parent, index)), Some(inlinee)) =
-                            (current, inlinees.get(&site.inlinee))
-                        {
-                            let rows = reader.rows(inlinee.lines(parent, &site), None)?;
-                            let name = inlinee_names.name(site.inlinee);
-                            let site = InlineSite { depth, name, rows };
-                            reader.tables.procedures[index].inline_sites.push(site);
-                        }
-                    }
-                    Ok(pdb::SymbolData::InlineSiteEnd) => depth = depth.saturating_sub(1),
-                    _ => {}
+        }
+        // The procedure being read (its offset and index), and the inline nesting depth.
+        let mut current: Option<(pdb::PdbInternalSectionOffset, usize)> = None;
+        let mut depth = 0u32;
+        let mut symbols = info.symbols()?;
+        while let Some(symbol) = symbols.next()? {
+            match symbol.parse() {
+                Ok(pdb::SymbolData::Procedure(procedure)) => {
+                    depth = 0;
+                    current = reader.procedure(&procedure)?;
                 }
+                Ok(pdb::SymbolData::InlineSite(site)) => {
+                    depth += 1;
+                    if let (Some((parent, index)), Some(inlinee)) =
+                        (current, inlinees.get(&site.inlinee))
+                    {
+                        let rows = reader.rows(inlinee.lines(parent, &site), None)?;
+                        let name = inlinee_names.name(site.inlinee);
+                        let site = InlineSite { depth, name, rows };
+                        reader.tables.procedures[index].inline_sites.push(site);
+                    }
+                }
+                Ok(pdb::SymbolData::InlineSiteEnd) => depth = depth.saturating_sub(1),
+                _ => {}
             }
         }
         Ok(())
@@ -211,7 +253,8 @@ impl PdbDebug {
             .publics
             .partition_point(|public| public.0 <= rva)
             .checked_sub(1)?;
-        Some(self.publics[index].1.as_str())
+        let (_, end, name) = &self.publics[index];
+        (rva < *end).then_some(name.as_str())
     }
 }
 
@@ -295,6 +338,30 @@ impl ModuleReader<'_, '_> {
         self.tables.files.push(name);
         self.file_ids.insert(index.0, id);
         id
+    }
+}
+
+/// Sets each public symbol's end, in `publics` sorted by start with one per start: the next
+/// public's start or the end of its own section, whichever comes first; only its first
+/// byte when neither is known. So an RVA past the last function of a section, or past the
+/// image, names nothing.
+fn bound_publics(publics: &mut [(u32, u32, String)], sections: &mut [(u32, u32)]) {
+    sections.sort_unstable();
+    let section_end = |rva: u32| {
+        let index = sections
+            .partition_point(|section| section.0 <= rva)
+            .checked_sub(1)?;
+        let (_, end) = sections[index];
+        (rva < end).then_some(end)
+    };
+    for index in 0..publics.len() {
+        let start = publics[index].0;
+        let next = publics.get(index + 1).map(|public| public.0);
+        publics[index].1 = match (next, section_end(start)) {
+            (Some(next), Some(end)) => next.min(end),
+            (Some(bound), None) | (None, Some(bound)) => bound,
+            (None, None) => start.saturating_add(1),
+        };
     }
 }
 

@@ -9,8 +9,14 @@
 //!
 //! [`Mapping::open`] maps on 64-bit Unix (`mmap`) and on Windows (`MapViewOfFile`). On other
 //! targets, for an empty file, or when the system refuses (a file system without mapping
-//! support, a pipe), it reads the file into a heap buffer instead, so callers never care
-//! which they got.
+//! support), it reads the file into a heap buffer instead, so callers never care which they
+//! got.
+//!
+//! Only regular files are accepted. A FIFO would block the open or the read until some other
+//! process writes to it, and a device such as `/dev/zero` would be read until memory runs
+//! out; paths reach here from debug links and from the public `resolve_in_file`, so anything
+//! else is refused with `InvalidInput`. Files in `/proc` are regular files that report a
+//! size of 0, and are read.
 //!
 //! The bytes stay at the same address for the life of the `Mapping`, even when the value
 //! itself is moved: callers may keep slices of it beside it, as long as those are gone
@@ -56,14 +62,21 @@ unsafe impl Send for Mapping {}
 unsafe impl Sync for Mapping {}
 
 impl Mapping {
-    /// The bytes of the file at `path`: mapped if possible, read otherwise. Errors only if
-    /// the file cannot be opened or read.
+    /// The bytes of the file at `path`: mapped if possible, read otherwise. Errors if the
+    /// file cannot be opened or read, and with `InvalidInput` if it is not a regular file.
     pub(crate) fn open(path: &Path) -> io::Result<Mapping> {
         let _suspended = Suspended::new();
+        // Checked before opening, since opening a FIFO for reading blocks until a writer
+        // appears, and again on the handle, so that what is read is a regular file even if
+        // the path was swapped in between (a swap to a FIFO in that window could still
+        // block the open; paths here name binaries and debug files, not hostile targets).
+        refuse_unless_regular(&std::fs::metadata(path)?)?;
         let mut file = File::open(path)?;
+        let metadata = file.metadata()?;
+        refuse_unless_regular(&metadata)?;
         // A length that does not fit in memory, or 0 (an empty file, or a special file that
         // reports none), goes to the plain read, which then decides.
-        let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
+        let len = usize::try_from(metadata.len()).unwrap_or(0);
         if let Some(base) = imp::map_file(&file, len) {
             return Ok(Mapping {
                 base,
@@ -71,7 +84,7 @@ impl Mapping {
                 owner: Owner::System,
             });
         }
-        // The size is only a hint (it may be wrong for special files); a failed reservation
+        // The size is only a hint (it is 0 for `/proc` files); a failed reservation
         // is an error for this file, never an abort.
         let mut bytes = Vec::new();
         bytes
@@ -95,6 +108,18 @@ impl Mapping {
     #[cfg(test)]
     fn is_mapped(&self) -> bool {
         self.owner == Owner::System
+    }
+}
+
+/// Devices, FIFOs, sockets and directories are not files to parse (see the module docs).
+fn refuse_unless_regular(metadata: &std::fs::Metadata) -> io::Result<()> {
+    if metadata.is_file() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ))
     }
 }
 
@@ -195,6 +220,20 @@ mod tests {
         let mapping = Mapping::open(std::path::Path::new("/proc/self/status")).expect("open");
         assert!(!mapping.is_mapped());
         assert!(mapping.starts_with(b"Name:"), "{:?}", &mapping[..16]);
+    }
+
+    /// A device would be read until memory runs out: it must be refused, not read.
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_refused() {
+        let error = Mapping::open(std::path::Path::new("/dev/zero")).expect_err("a device");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_directory_is_refused() {
+        let error = Mapping::open(&std::env::temp_dir()).expect_err("a directory");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
     }
 
     #[test]

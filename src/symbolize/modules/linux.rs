@@ -4,15 +4,24 @@
 //! every address in the file, non-zero for PIE executables and shared libraries) and its
 //! program headers. The `PT_LOAD` segments give the ranges the object occupies. The main
 //! executable is reported with an empty name; `std::env::current_exe` names it.
+//!
+//! The main executable's bytes are read through `/proc/self/exe` rather than its path. A
+//! program that is rebuilt or upgraded while it runs has its file replaced on disk: the path
+//! then names another file, or none (`current_exe` reads `<path> (deleted)`), while the
+//! `/proc` link still opens the image that is running. Its path is kept for notes and for
+//! finding separate debug files.
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{LoadedModule, Placement};
 
 const PT_LOAD: u32 = 1;
+
+/// Opens the file the process is running, even once its path names another file or none.
+const RUNNING_IMAGE: &str = "/proc/self/exe";
 
 #[cfg(target_pointer_width = "64")]
 #[repr(C)]
@@ -70,10 +79,15 @@ pub(super) fn loaded_modules() -> Vec<LoadedModule> {
         );
     }
     let main_executable = std::env::current_exe().ok();
+    let running_image = Path::new(RUNNING_IMAGE);
+    let running_image = std::fs::metadata(running_image)
+        .is_ok()
+        .then(|| running_image.to_path_buf());
     for module in &mut modules {
         if module.path.as_os_str().is_empty() {
             if let Some(path) = &main_executable {
                 module.path = path.clone();
+                module.source = running_image.clone();
             }
         }
     }
@@ -119,6 +133,7 @@ unsafe extern "C" fn collect_module(
         .collect();
     modules.push(LoadedModule {
         path,
+        source: None,
         placement: Placement::Bias(info.dlpi_addr),
         ranges,
     });

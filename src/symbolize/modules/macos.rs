@@ -74,6 +74,7 @@ pub(super) fn loaded_modules() -> Vec<LoadedModule> {
         let ranges = unsafe { segment_ranges(header, slide as usize) };
         modules.push(LoadedModule {
             path,
+            source: None,
             placement: Placement::Bias(slide as usize),
             ranges,
         });

@@ -3,8 +3,8 @@
 //! This is the one `cfg` dispatch point for the operating-system half of symbolication. Each
 //! backend exports `loaded_modules()` with the same signature:
 //!
-//! - `linux.rs` walks the dynamic linker's list with `dl_iterate_phdr` (Linux and Android,
-//!   also used by the BSDs' compatible libc);
+//! - `linux.rs` walks the dynamic linker's list with `dl_iterate_phdr` (Linux and Android;
+//!   the BSDs have the same call but are not wired up, and use `other.rs`);
 //! - `macos.rs` walks dyld's image list (`_dyld_image_count` and friends);
 //! - `windows.rs` asks the loader which module contains each address
 //!   (`GetModuleHandleExW` with `FROM_ADDRESS`, then `GetModuleFileNameW`);
@@ -74,7 +74,12 @@ impl Placement {
 /// One loaded executable or shared library.
 #[derive(Clone, Debug)]
 pub(crate) struct LoadedModule {
+    /// The module's path, as shown in notes and used to find its separate debug files.
     pub(crate) path: PathBuf,
+    /// Where to read the module's bytes when not from `path`: on Linux the main executable
+    /// is read through `/proc/self/exe`, which still opens the running image after the file
+    /// at `path` has been replaced or deleted.
+    pub(crate) source: Option<PathBuf>,
     pub(crate) placement: Placement,
     /// Runtime address ranges the module occupies (its loaded segments).
     pub(crate) ranges: Vec<Range<usize>>,

@@ -60,6 +60,7 @@ pub(super) fn module_containing(address: usize) -> Option<LoadedModule> {
     let base = module as usize;
     Some(LoadedModule {
         path: PathBuf::from(OsString::from_wide(&buffer)),
+        source: None,
         placement: Placement::LoadBase(base),
         // Not needed: the loader is asked about every address.
         ranges: Vec::new(),
