@@ -76,6 +76,9 @@ pub struct CallSiteReport {
     /// Whether some walk ran on a stack the walker cannot bound (a signal handler's
     /// alternate stack, a coroutine's stack); such walks capture no frame.
     pub foreign_stack_seen: bool,
+    /// Whether the system could not say where some thread's stack is (the BSDs; glibc's main
+    /// thread without `/proc`), so walks on that thread captured nothing, whatever the build.
+    pub stack_bounds_unavailable: bool,
 }
 
 impl CallSiteReport {
@@ -137,6 +140,14 @@ impl CallSiteReport {
         }
         if self.zero_frame_events == 0 {
             return None;
+        }
+        if self.stack_bounds_unavailable && !self.foreign_stack_seen {
+            return Some(format!(
+                "mod-alloc: {} of {} allocation events captured no stack frames: this system could \
+                 not give the thread's stack bounds, so the walker captured nothing; frame \
+                 pointers are not the cause",
+                self.zero_frame_events, self.events
+            ));
         }
         let foreign = if self.foreign_stack_seen {
             " (some walks ran on a signal handler's or coroutine's stack, which the walker cannot bound)"
@@ -204,4 +215,48 @@ impl fmt::Display for CallSiteReport {
 #[doc(hidden)]
 pub fn __with_synthetic_frames<R>(frames: &[usize], f: impl FnOnce() -> R) -> R {
     crate::sites::with_synthetic_frames(frames, f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallSiteReport;
+
+    fn report_with_empty_walks() -> CallSiteReport {
+        CallSiteReport {
+            events: 10,
+            unattributed_events: 4,
+            zero_frame_events: 4,
+            ..CallSiteReport::default()
+        }
+    }
+
+    #[test]
+    fn the_notice_names_the_cause_of_empty_walks() {
+        assert_eq!(CallSiteReport::default().notice(), None);
+
+        let plain = report_with_empty_walks().notice().unwrap();
+        assert!(plain.contains("4 of 10") && plain.contains("force-frame-pointers"));
+
+        let missing = CallSiteReport {
+            frame_pointers_missing: true,
+            ..report_with_empty_walks()
+        };
+        assert!(missing
+            .notice()
+            .unwrap()
+            .contains("frame pointers look missing"));
+
+        let unbounded = CallSiteReport {
+            stack_bounds_unavailable: true,
+            ..report_with_empty_walks()
+        }
+        .notice()
+        .unwrap();
+        assert!(unbounded.contains("could not give the thread's stack bounds"));
+        assert!(unbounded.contains("frame pointers are not the cause"));
+        assert!(
+            !unbounded.contains("force-frame-pointers=yes"),
+            "{unbounded}"
+        );
+    }
 }

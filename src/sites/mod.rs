@@ -370,5 +370,6 @@ fn read_sites() -> CallSiteReport {
         table_segments,
         frame_pointers_missing: crate::walk::frame_pointers_look_missing(),
         foreign_stack_seen: crate::walk::foreign_stack_seen(),
+        stack_bounds_unavailable: crate::walk::stack_bounds_unavailable(),
     }
 }

@@ -62,6 +62,12 @@
 //! outside, the thread is marked and this and every later walk from a foreign stack captures
 //! nothing: a walk never reads memory it cannot bound. [`foreign_stack_seen`] reports it.
 //!
+//! Where the system cannot say where a thread's stack is at all (the BSDs, which have no
+//! query wired up; glibc's main thread when `/proc` is not mounted), every walk on that
+//! thread captures nothing. That is neither a foreign stack nor missing frame pointers:
+//! [`stack_bounds_unavailable`] reports it, and the frame-pointer self-test does not count a
+//! walk it could not make against the build.
+//!
 //! # Skipping the allocator's own frames
 //!
 //! [`capture`] is `#[inline(never)]` and reads the frame pointer after its own prologue, so
@@ -173,8 +179,8 @@ pub(crate) const DEFAULT_FRAMES: usize = 16;
 
 /// Writes the return addresses of the code that called the global allocator into `frames`,
 /// innermost first, with the allocator's own frames (ModAlloc / dhat_compat::Alloc methods and
-/// the `__rust_alloc` shims) skipped. Returns how many were written (at most `frames.len()`
-/// and at most [`MAX_FRAMES`]).
+/// the `__rust_alloc` shims) skipped. Returns the written part of `frames` (at most
+/// `frames.len()` and at most [`MAX_FRAMES`] entries).
 ///
 /// Call it from inside a `GlobalAlloc` method, on every allocation that is to be recorded. It
 /// never locks or panics. The first call in the process calibrates the skip (see the module
@@ -364,8 +370,10 @@ pub(crate) fn calibrating() -> bool {
         .unwrap_or(false)
 }
 
-/// Runs the calibration probes, once per process (see the module docs). Other threads that
-/// capture meanwhile skip nothing; their frames are kept, never lost.
+/// Runs the calibration probes (see the module docs): one attempt per call, and at most
+/// [`CALIBRATION_ATTEMPTS`] in the process. Another thread that captures while an attempt
+/// runs starts the next attempt on its own stack (so up to three can run at once), and its
+/// captures skip only what has been learned so far; their frames are kept, never lost.
 #[cold]
 #[inline(never)]
 fn calibrate() {
@@ -502,6 +510,9 @@ thread_local! {
 /// Set once any walk met a stack outside its thread's known stack.
 static FOREIGN_STACK_SEEN: AtomicBool = AtomicBool::new(false);
 
+/// Set once the system could not give some thread's stack bounds.
+static STACK_BOUNDS_UNAVAILABLE: AtomicBool = AtomicBool::new(false);
+
 /// The top of the stack `sp` is on if it is this thread's known stack, else 0.
 #[inline(always)]
 fn stack_top_above(sp: usize) -> usize {
@@ -524,13 +535,17 @@ fn stack_top_slow(cache: &StackCache, sp: usize) -> Option<usize> {
     let next = match cache.state.get() {
         CacheState::Unknown => CacheState::Known,
         CacheState::Known => CacheState::Requeried,
-        CacheState::Requeried | CacheState::Unavailable => {
+        CacheState::Requeried => {
             note_foreign_stack();
             return None;
         }
+        CacheState::Unavailable => return None,
     };
     let Some((low, high)) = crate::sys::thread_stack_bounds() else {
         cache.state.set(CacheState::Unavailable);
+        if !STACK_BOUNDS_UNAVAILABLE.load(Ordering::Relaxed) {
+            STACK_BOUNDS_UNAVAILABLE.store(true, Ordering::Relaxed);
+        }
         return None;
     };
     cache.low.set(low);
@@ -556,32 +571,56 @@ pub(crate) fn foreign_stack_seen() -> bool {
     FOREIGN_STACK_SEEN.load(Ordering::Relaxed)
 }
 
-/// Self-test outcome: unknown, passed, failed.
+/// Whether the system could not give some thread's stack bounds, so every walk on that
+/// thread captured nothing (see the module docs). The frame pointers may be fine: a report
+/// should say the stack could not be bounded, not that they look missing.
+pub(crate) fn stack_bounds_unavailable() -> bool {
+    STACK_BOUNDS_UNAVAILABLE.load(Ordering::Relaxed)
+}
+
+/// Self-test outcome: unknown, passed, failed, or not run for lack of stack bounds.
 static SELF_TEST: AtomicU8 = AtomicU8::new(SELF_TEST_UNKNOWN);
 const SELF_TEST_UNKNOWN: u8 = 0;
 const SELF_TEST_PASSED: u8 = 1;
 const SELF_TEST_FAILED: u8 = 2;
+const SELF_TEST_NO_BOUNDS: u8 = 3;
 
 /// Whether frame pointers look missing from this build: a walk from a known chain of three
 /// non-inlined functions did not find its callers. The self-test runs once, on first call; it
-/// neither allocates nor locks. Always `false` on targets without a walker.
+/// neither allocates nor locks. Always `false` on targets without a walker, and when the
+/// calling thread's stack bounds are unavailable (the walk could not be made, which says
+/// nothing about the build; see [`stack_bounds_unavailable`]).
 pub(crate) fn frame_pointers_look_missing() -> bool {
     if !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
         return false;
     }
     let outcome = match SELF_TEST.load(Ordering::Relaxed) {
         SELF_TEST_UNKNOWN => {
-            let outcome = if self_test_outer() {
-                SELF_TEST_PASSED
-            } else {
-                SELF_TEST_FAILED
-            };
+            let outcome = self_test_outcome();
             SELF_TEST.store(outcome, Ordering::Relaxed);
             outcome
         }
         known => known,
     };
     outcome == SELF_TEST_FAILED
+}
+
+/// Runs the self-test on the calling thread and classifies the result.
+fn self_test_outcome() -> u8 {
+    if self_test_outer() {
+        SELF_TEST_PASSED
+    } else if this_thread_has_no_stack_bounds() {
+        SELF_TEST_NO_BOUNDS
+    } else {
+        SELF_TEST_FAILED
+    }
+}
+
+/// Whether the system could not give the calling thread's stack bounds.
+fn this_thread_has_no_stack_bounds() -> bool {
+    STACK
+        .try_with(|cache| cache.state.get() == CacheState::Unavailable)
+        .unwrap_or(false)
 }
 
 /// How far past a probe function's entry a return address into it may lie. The probes are a
@@ -620,6 +659,33 @@ fn self_test_inner() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A thread whose stack bounds the system cannot give walks nothing; the self-test must
+    /// not blame the frame pointers for it, nor call the thread's stack a foreign one.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    #[test]
+    fn without_stack_bounds_the_self_test_blames_nothing() {
+        std::thread::spawn(|| {
+            // What `stack_top_slow` records when `sys::thread_stack_bounds` says `None`.
+            STACK.with(|cache| cache.state.set(CacheState::Unavailable));
+            let foreign_before = foreign_stack_seen();
+            assert_eq!(self_test_outcome(), SELF_TEST_NO_BOUNDS);
+            assert_eq!(
+                self_test_outcome(),
+                SELF_TEST_NO_BOUNDS,
+                "and on a second walk"
+            );
+            assert_eq!(foreign_stack_seen(), foreign_before, "not a foreign stack");
+        })
+        .join()
+        .expect("test thread");
+        // The same walk on a thread with known bounds passes (frame pointers are forced in
+        // this crate's tests) or fails, but never claims missing bounds.
+        let with_bounds = std::thread::spawn(self_test_outcome)
+            .join()
+            .expect("thread");
+        assert_ne!(with_bounds, SELF_TEST_NO_BOUNDS);
+    }
 
     /// `count` addresses whose probing starts at slot `home`.
     fn homing_at(home: usize, count: usize) -> Vec<usize> {
