@@ -125,8 +125,7 @@ pub(super) fn finish(session: &Session, output: Output) -> String {
         eprintln!("dhat: json = `{pretty}`");
     }
     // After dhat's own lines, which stay as dhat prints them: why some frames are raw
-    // addresses or lack file and line (`mod-alloc: no symbols for …`, compressed debug
-    // sections), once per module.
+    // addresses (`mod-alloc: no symbols for …`), once per module.
     for note in notes {
         eprintln!("{note}");
     }

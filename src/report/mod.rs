@@ -44,13 +44,14 @@ pub(crate) fn document_for(profile: &Profile) -> DhatDocument {
     document_and_notes(profile).0
 }
 
-/// [`document_for`], and the symbolizer's notes: one line for each module whose frames could
-/// not be named (a stripped binary, say) or located (compressed debug sections), for the
-/// end-of-profile summary to print.
+/// [`document_for`], and one line for each module whose frames could not be named at all (a
+/// stripped binary, say), for the end-of-profile summary to print. Modules that were named
+/// without file and line (compressed debug sections, as in Debian's separate debug files for
+/// the C library) are not worth a line there: their frames still read like dhat's.
 pub(crate) fn document_and_notes(profile: &Profile) -> (DhatDocument, Vec<String>) {
     let mut symbolizer = crate::symbolize::Symbolizer::new();
     let document = build_document(profile, &mut symbolizer, command_line(), std::process::id());
-    (document, symbolizer.notes().to_vec())
+    (document, symbolizer.unnamed_module_notes().to_vec())
 }
 
 /// Creates (or truncates) `path` and writes `document` in the file layout.

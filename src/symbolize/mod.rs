@@ -136,6 +136,8 @@ struct SymbolizerState {
     modules: ModuleMap,
     resolved: HashMap<usize, Vec<Symbol>, AddressHasher>,
     notes: Vec<String>,
+    /// The notes about modules that named nothing (a subset of `notes`).
+    unnamed_notes: Vec<String>,
     noted: Vec<PathBuf>,
     /// Returned for addresses outside every module.
     unknown: Vec<Symbol>,
@@ -214,6 +216,12 @@ impl Symbolizer {
         &self.state.notes
     }
 
+    /// The notes about modules that named nothing at all, whose frames are raw addresses:
+    /// the ones worth a line at the end of a dhat profile.
+    pub(crate) fn unnamed_module_notes(&self) -> &[String] {
+        &self.state.unnamed_notes
+    }
+
     /// Frees the process-wide cache of parsed object files. Later lookups parse again.
     pub fn release_cache() {
         let _suspended = Suspended::new();
@@ -259,14 +267,17 @@ impl SymbolizerState {
         if (raw_addresses || compressed_debug) && !self.noted.iter().any(|noted| noted == path) {
             self.noted.push(path.to_path_buf());
             let display = path.display();
-            self.notes.push(if raw_addresses {
-                format!("mod-alloc: no symbols for {display}; frames show raw addresses")
+            if raw_addresses {
+                let note =
+                    format!("mod-alloc: no symbols for {display}; frames show raw addresses");
+                self.unnamed_notes.push(note.clone());
+                self.notes.push(note);
             } else {
-                format!(
+                self.notes.push(format!(
                     "mod-alloc: no file and line for {display}: its debug sections are \
                      compressed, which this build cannot read; frames show function names only"
-                )
-            });
+                ));
+            }
         }
         if frames.is_empty() {
             vec![Symbol::default()]
