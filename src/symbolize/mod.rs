@@ -287,6 +287,28 @@ impl SymbolizerState {
     }
 }
 
+/// Where a symbol that records no size ends: at the next symbol's start or at the end of the
+/// section that holds it, whichever comes first, or after its first byte when neither is
+/// known (`first_byte_end`). `sections` holds `(start, end)` ranges sorted by start. So an
+/// address past the last function of a section, or past the image, names nothing.
+fn unsized_symbol_end<T: Copy + Ord>(
+    start: T,
+    next_start: Option<T>,
+    sections: &[(T, T)],
+    first_byte_end: T,
+) -> T {
+    let section_end = sections
+        .partition_point(|section| section.0 <= start)
+        .checked_sub(1)
+        .map(|index| sections[index])
+        .and_then(|(_, end)| (start < end).then_some(end));
+    match (next_start, section_end) {
+        (Some(next), Some(end)) => next.min(end),
+        (Some(bound), None) | (None, Some(bound)) => bound,
+        (None, None) => first_byte_end,
+    }
+}
+
 /// Hashes machine words (addresses, lengths) with one rotate, xor and multiply per word, the
 /// Fx scheme. The keys here are addresses from this process, not attacker input, so the
 /// DoS-resistant default hasher would only cost time.

@@ -447,13 +447,6 @@ impl SymbolTable {
         symbols.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         symbols.dedup_by(|later, earlier| later.0 == earlier.0);
         sections.sort_unstable();
-        let section_end = |address: u64| {
-            let index = sections
-                .partition_point(|section| section.0 <= address)
-                .checked_sub(1)?;
-            let (_, end) = sections[index];
-            (address < end).then_some(end)
-        };
         let entries = (0..symbols.len())
             .map(|index| {
                 let (start, size, name) = symbols[index];
@@ -461,12 +454,7 @@ impl SymbolTable {
                     start.saturating_add(size)
                 } else {
                     let next = symbols.get(index + 1).map(|symbol| symbol.0);
-                    match (next, section_end(start)) {
-                        (Some(next), Some(end)) => next.min(end),
-                        (Some(bound), None) | (None, Some(bound)) => bound,
-                        // Nothing bounds it: only its first byte is known to be its own.
-                        (None, None) => start.saturating_add(1),
-                    }
+                    super::unsized_symbol_end(start, next, &sections, start.saturating_add(1))
                 };
                 (start, end, name)
             })

@@ -341,27 +341,15 @@ impl ModuleReader<'_, '_> {
     }
 }
 
-/// Sets each public symbol's end, in `publics` sorted by start with one per start: the next
-/// public's start or the end of its own section, whichever comes first; only its first
-/// byte when neither is known. So an RVA past the last function of a section, or past the
-/// image, names nothing.
+/// Sets each public symbol's end (see [`super::unsized_symbol_end`]), in `publics` sorted by
+/// start with one per start.
 fn bound_publics(publics: &mut [(u32, u32, String)], sections: &mut [(u32, u32)]) {
     sections.sort_unstable();
-    let section_end = |rva: u32| {
-        let index = sections
-            .partition_point(|section| section.0 <= rva)
-            .checked_sub(1)?;
-        let (_, end) = sections[index];
-        (rva < end).then_some(end)
-    };
     for index in 0..publics.len() {
         let start = publics[index].0;
         let next = publics.get(index + 1).map(|public| public.0);
-        publics[index].1 = match (next, section_end(start)) {
-            (Some(next), Some(end)) => next.min(end),
-            (Some(bound), None) | (None, Some(bound)) => bound,
-            (None, None) => start.saturating_add(1),
-        };
+        publics[index].1 =
+            super::unsized_symbol_end(start, next, sections, start.saturating_add(1));
     }
 }
 
