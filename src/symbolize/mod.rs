@@ -218,6 +218,7 @@ impl Symbolizer {
 
     /// The notes about modules that named nothing at all, whose frames are raw addresses:
     /// the ones worth a line at the end of a dhat profile.
+    #[cfg_attr(not(feature = "dhat-compat"), allow(dead_code))] // read by the dhat writer
     pub(crate) fn unnamed_module_notes(&self) -> &[String] {
         &self.state.unnamed_notes
     }
