@@ -32,7 +32,6 @@ use crate::thread_state::{self, ScopeId};
 ///
 /// [`start`]: Profiler::start
 /// [`stop`]: Profiler::stop
-#[derive(Debug)]
 #[must_use = "a window measures nothing unless it is stopped or read"]
 pub struct Profiler {
     start: Counts,
@@ -43,6 +42,14 @@ pub struct Profiler {
     /// Keeps call-site capture on while the window is open.
     #[cfg(feature = "backtraces")]
     call_sites: crate::sites::Session,
+}
+
+impl core::fmt::Debug for Profiler {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Profiler")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Profiler {
@@ -75,8 +82,10 @@ impl Profiler {
         #[cfg(feature = "backtraces")]
         let call_sites = crate::sites::Session::start(frames);
         thread_state::publish_pending();
-        let start_level = peak::level();
-        let register = Register::claim(start_level);
+        let (register, start_level) = match Register::claim() {
+            Some((register, start_level)) => (Some(register), start_level),
+            None => (None, peak::level()),
+        };
         Profiler {
             start: slots::sum(),
             start_level,
@@ -163,7 +172,7 @@ impl ProfilerBuilder {
     /// different depths overlap, every walk keeps as many frames as the deepest of them
     /// asked for, and once it stops the next deepest applies. Deeper stacks tell more
     /// callers apart; each frame costs an allocation about 0.5–1 ns up to 16 frames and
-    /// about 2 ns beyond (measured in the crate's `BENCHMARKS.md`).
+    /// about 2–3 ns beyond (measured in the crate's `BENCHMARKS.md`).
     pub fn frames(mut self, frames: usize) -> ProfilerBuilder {
         // Clamped where sessions start, with every other request.
         self.frames = frames;
@@ -194,13 +203,20 @@ impl ProfilerBuilder {
 /// let stats = scope.stop();
 /// assert_eq!(stats.net_bytes, 0);
 /// ```
-#[derive(Debug)]
 #[must_use = "a window measures nothing unless it is stopped or read"]
 pub struct ThreadProfiler {
     start: Counts,
     start_net: i64,
     scope: ScopeId,
     _not_send: PhantomData<*const ()>,
+}
+
+impl core::fmt::Debug for ThreadProfiler {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ThreadProfiler")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ThreadProfiler {

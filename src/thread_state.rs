@@ -262,19 +262,30 @@ impl ThreadState {
 }
 
 /// Thread-exit hook: publish what is pending and hand the slot to a later thread.
+///
+/// Only for the thread that owns `slot`. On Windows the hook is a fiber-local destructor,
+/// which also runs when a fiber is deleted, on whichever thread deletes it; a slot that a
+/// live thread still writes must not be handed out, so then nothing is released (the slot
+/// stays with its thread).
 fn on_thread_exit(slot: *mut u8) {
-    let _ = with(|state| {
-        if state
+    let owned = with(|state| {
+        let owned = state
             .own
             .get()
-            .is_some_and(|own| ptr::eq(own, slot.cast_const().cast()))
-        {
+            .is_some_and(|own| ptr::eq(own, slot.cast_const().cast()));
+        if owned {
             state.net.publish();
             state.own.set(None);
             state.exited.set(true);
             state.active.set(ptr::null());
         }
+        owned
     });
+    // No thread-local state to compare with: the thread is being torn down, and the hook is
+    // its own.
+    if !owned.unwrap_or(true) {
+        return;
+    }
     #[cfg(feature = "backtraces")]
     crate::sites::release_thread();
     #[cfg(feature = "dhat-compat")]

@@ -31,6 +31,31 @@ fn main() {
         drop(small);
     });
 
+    run("a_peak_never_exceeds_what_the_window_allocated", || {
+        // Another thread allocates 60,000 bytes before the window and keeps them: under the
+        // 64 KiB publication threshold, so they reach the shared level only when it exits,
+        // inside the window, although none of them is the window's.
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            std::mem::forget(black_box(vec![3u8; 60_000]));
+            ready_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+        });
+        ready_rx.recv().unwrap();
+        let p = Profiler::start();
+        let small = black_box(vec![4u8; 256]);
+        go_tx.send(()).unwrap();
+        holder.join().unwrap();
+        let s = p.stop();
+        assert!(s.total_bytes >= 256, "{s:?}");
+        assert!(
+            s.peak_bytes <= s.total_bytes,
+            "the peak rose above everything the window allocated: {s:?}"
+        );
+        drop(small);
+    });
+
     run("peak_is_relative_to_the_start_level", || {
         let resident = black_box(vec![0u8; 50_000]);
         let p = Profiler::start();

@@ -73,8 +73,13 @@ impl AllocStats {
             freed_bytes: counts.bytes_freed,
             net_bytes,
             net_blocks: counts.allocs.wrapping_sub(counts.deallocs) as i64,
-            // The peak can never be below where the window ended.
-            peak_bytes: peak_bytes.max(net_bytes).max(0) as u64,
+            // The peak can never be below where the window ended, nor above everything the
+            // window allocated (other threads' unpublished changes can move the level a
+            // thread's rise is measured from; see the crate docs).
+            peak_bytes: peak_bytes
+                .min(counts.bytes_allocated.min(i64::MAX as u64) as i64)
+                .max(net_bytes)
+                .max(0) as u64,
         }
     }
 }

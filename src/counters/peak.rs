@@ -47,8 +47,9 @@ static PEAKS: [CachePadded<AtomicI64>; REGISTERS] = [EMPTY_REGISTER; REGISTERS];
 pub(crate) fn publish(delta: i64, excursion: i64) {
     let before = LEVEL.fetch_add(delta, Ordering::Relaxed);
     let candidate = before.saturating_add(excursion.max(delta).max(0));
-    // `Acquire` pairs with the `Release` in `claim`, so a newly claimed register's starting
-    // value is seen before it is compared.
+    // A register claimed at this moment may still hold its previous owner's value; its claim
+    // overwrites it with a starting level read after the claim, so at worst this candidate,
+    // which was published as the window opened, is lost.
     let mut claimed = CLAIMED.load(Ordering::Acquire);
     while claimed != 0 {
         let index = claimed.trailing_zeros() as usize;
@@ -77,8 +78,12 @@ pub(crate) struct Register {
 }
 
 impl Register {
-    /// Claims a free register starting at `start_level`, or `None` if all 63 are in use.
-    pub(crate) fn claim(start_level: i64) -> Option<Register> {
+    /// Claims a free register and starts it at the level published now, which it returns
+    /// too; `None` if all 63 are in use.
+    ///
+    /// The level is read after the claim, so a publication that lands in between is in both
+    /// the starting value and the register, never in the register alone.
+    pub(crate) fn claim() -> Option<(Register, i64)> {
         let mut claimed = CLAIMED.load(Ordering::Relaxed);
         loop {
             let free = !claimed;
@@ -87,8 +92,9 @@ impl Register {
             }
             let index = free.trailing_zeros() as usize;
             // The register may still hold the previous owner's peak; it is overwritten right
-            // after the claim. A publication that lands in between was happening as the window
-            // opened, and counting it is within the documented error.
+            // after the claim, with a level read after the claim. A publication between the
+            // claim and that store is overwritten: it happened as the window opened, and the
+            // starting level includes it.
             match CLAIMED.compare_exchange_weak(
                 claimed,
                 claimed | (1 << index),
@@ -96,8 +102,9 @@ impl Register {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
+                    let start_level = level();
                     PEAKS[index].store(start_level, Ordering::Relaxed);
-                    return Some(Register { index });
+                    return Some((Register { index }, start_level));
                 }
                 Err(now) => claimed = now,
             }
@@ -130,7 +137,8 @@ mod tests {
         let _serial = LEVEL_TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let start = level();
         publish(1000, 1000);
-        let window = Register::claim(level()).expect("a free register");
+        let (window, window_start) = Register::claim().expect("a free register");
+        assert_eq!(window_start, start + 1000);
         assert_eq!(window.peak(), start + 1000);
         // Up by 500 then back down by 200 before publishing: the excursion is 500.
         publish(300, 500);
@@ -140,7 +148,7 @@ mod tests {
         publish(-1300, 0);
         assert_eq!(window.peak(), start + 1500);
         assert!(lifetime_peak() >= start + 1500);
-        let inner = Register::claim(level()).expect("a second register");
+        let (inner, _) = Register::claim().expect("a second register");
         publish(200, 200);
         assert_eq!(inner.peak(), start + 200);
         assert_eq!(window.peak(), start + 1500);
