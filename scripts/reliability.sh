@@ -66,8 +66,7 @@ leg_miri() {
     step "miri: counters, heap accounting, call-site table, JSON writer, walker"
     # Strict provenance catches integer-to-pointer casts that would be UB elsewhere; the slot
     # list and the side tables keep their pointers as pointers. Tests that read this process's
-    # loaded modules (dl_iterate_phdr, which Miri cannot run) are skipped; `report::` would
-    # also match `symbolize::report::`.
+    # loaded modules (dl_iterate_phdr, which Miri cannot run) are skipped.
     MIRIFLAGS="-Zmiri-strict-provenance" CARGO_TARGET_DIR="$target_root/miri" \
         expect_passed 70 cargo +nightly miri test -q -p mod-alloc --lib --all-features -- \
         counters:: heap:: sites:: report:: walk::chain dhat_compat:: \

@@ -50,7 +50,8 @@
 //! - The peak is exact when the allocating thread is the one that opens and reads the window
 //!   (the usual case). Other threads publish their net change to a shared level when it has
 //!   drifted by 64 KiB, when they exit, and when they open or read a window, so a window's
-//!   peak can miss up to 64 KiB of another live thread's unpublished change.
+//!   peak can be off by up to 64 KiB per other live thread, either way. It is never above the
+//!   window's `total_bytes` nor below its `net_bytes`.
 //! - Allocations from before a window that are freed inside it lower `net_bytes`, which can be
 //!   negative.
 //!

@@ -54,10 +54,14 @@
 //! - Command-line arguments that are not valid Unicode appear lossily in `cmd` instead of
 //!   panicking.
 //! - A failure to flush the file at the end is reported like any other write error.
+//! - Frames without symbols print as `0x…: ??? (???:0:0)` instead of being left out, and a
+//!   finished profile prints, after dhat's lines, one `mod-alloc: no symbols for <module>;
+//!   frames show raw addresses` line per module that named nothing.
 //! - [`Profiler::write_json_to`] and [`Profiler::json_string`] output the profile so far at
 //!   any moment, without stopping it (dhat #21, #36).
-//! - With several threads, each thread's heap events reach the shared figures in batches of
-//!   at most 512 (and under 64 KiB), so the peak is that of an order in which a thread's
+//! - With several threads, each thread's heap events reach the shared figures in batches
+//!   (flushed at 512 events, or once they move more than 64 KiB), so the peak is that of an
+//!   order in which a thread's
 //!   pending events may sit slightly off the wall-clock order; a single thread gets dhat's
 //!   figures exactly, and totals, current figures and the profile's invariants are exact.
 

@@ -34,8 +34,9 @@
 //!
 //! What differs from dhat with several threads: dhat orders events by its lock, i.e. by the
 //! wall clock; here events of different threads are ordered a batch at a time, so the peak is
-//! that of a sequence in which each thread's pending events (at most 512, and less than
-//! 64 KiB either way) may sit a little earlier or later than they happened. Each thread's
+//! that of a sequence in which each thread's pending events (a batch is flushed at 512
+//! events, or once it moves more than 64 KiB either way) may sit a little earlier or later
+//! than they happened. Each thread's
 //! hot path writes only its own cache lines, which is what lets threads scale.
 //!
 //! The session lock and threads' locks are spin locks (see [`lock`]); a thread never waits

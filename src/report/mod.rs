@@ -1,7 +1,8 @@
 //! Output writers: DHAT's JSON file and the text helpers of dhat's stderr summary.
 //!
-//! Everything here runs at report time, in user context, with the calling thread's recording
-//! suspended, so the writers may allocate freely. The JSON is written by hand (no serde): a
+//! Everything here runs at report time, in user context, and apart from the caller's own
+//! writer in `write_json_to` with the calling thread's recording suspended, so the writers may
+//! allocate freely. The JSON is written by hand (no serde): a
 //! small emitter in [`json`] reproduces serde_json's two pretty layouts byte for byte, and
 //! [`dhat`] turns a heap [`Profile`] into DHAT's document, doing dhat's
 //! backtrace trimming, frame strings and `ftbl` numbering. Symbols come from a [`Resolve`]

@@ -355,7 +355,7 @@ fn read_sites() -> CallSiteReport {
             sites[index].bytes += bytes;
         }
     });
-    // Sites interned by the heap tier without an event of their own are not call sites here.
+    // A slot of this generation at which no event was counted is not a call site.
     sites.retain(|site| site.count != 0);
     let figures = threads::figures().wrapping_sub(baseline);
     CallSiteReport {
