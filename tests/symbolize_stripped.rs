@@ -91,6 +91,20 @@ fn frame_lines(output: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Both probes named by the symbol table alone: function names, no file and line.
+fn assert_named_without_lines(output: &str) {
+    let frames = frame_lines(output);
+    assert_eq!(frames.len(), 2, "{output}");
+    assert!(
+        frames[0].ends_with("symbolize_stripped::stripped_probe_one -"),
+        "{output}"
+    );
+    assert!(
+        frames[1].ends_with("symbolize_stripped::stripped_probe_two -"),
+        "{output}"
+    );
+}
+
 fn run_child(binary: &Path) -> String {
     let output = Command::new(binary)
         .args([
@@ -168,16 +182,7 @@ fn without_debug_info_the_symbol_table_names_functions() {
     run_tool("strip", &["--strip-debug".as_ref(), binary.as_os_str()]);
     let output = run_child(&binary);
     let _ = std::fs::remove_dir_all(&directory);
-    let frames = frame_lines(&output);
-    assert_eq!(frames.len(), 2, "{output}");
-    assert!(
-        frames[0].ends_with("symbolize_stripped::stripped_probe_one -"),
-        "{output}"
-    );
-    assert!(
-        frames[1].ends_with("symbolize_stripped::stripped_probe_two -"),
-        "{output}"
-    );
+    assert_named_without_lines(&output);
     assert!(!output.contains(NOTE_PREFIX), "{output}");
 }
 
@@ -224,16 +229,7 @@ fn compressed_debug_sections_give_names_and_one_note() {
     );
     let output = run_child(&binary);
     let _ = std::fs::remove_dir_all(&directory);
-    let frames = frame_lines(&output);
-    assert_eq!(frames.len(), 2, "{output}");
-    assert!(
-        frames[0].ends_with("symbolize_stripped::stripped_probe_one -"),
-        "{output}"
-    );
-    assert!(
-        frames[1].ends_with("symbolize_stripped::stripped_probe_two -"),
-        "{output}"
-    );
+    assert_named_without_lines(&output);
     let notes: Vec<&str> = output
         .lines()
         .filter(|line| line.starts_with("mod-alloc: "))
