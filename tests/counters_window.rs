@@ -35,19 +35,23 @@ fn main() {
         // Another thread allocates 60,000 bytes before the window and keeps them: under the
         // 64 KiB publication threshold, so they reach the shared level only when it exits,
         // inside the window, although none of them is the window's.
+        // The block comes back to this thread when its allocator exits, and is freed after
+        // the window.
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let holder = std::thread::spawn(move || {
-            std::mem::forget(black_box(vec![3u8; 60_000]));
+            let block = black_box(vec![3u8; 60_000]);
             ready_tx.send(()).unwrap();
             go_rx.recv().unwrap();
+            block
         });
         ready_rx.recv().unwrap();
         let p = Profiler::start();
         let small = black_box(vec![4u8; 256]);
         go_tx.send(()).unwrap();
-        holder.join().unwrap();
+        let block = holder.join().unwrap();
         let s = p.stop();
+        drop(block);
         assert!(s.total_bytes >= 256, "{s:?}");
         assert!(
             s.peak_bytes <= s.total_bytes,
