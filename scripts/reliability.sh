@@ -13,6 +13,8 @@
 # Builds go to $CARGO_TARGET_DIR (default target/), one directory per leg, so the legs'
 # different flags never invalidate each other's builds. About 4 minutes from an empty build
 # directory on two idle cores (TSan rebuilds std), 8 on a busy machine.
+# With PRUNE_TARGETS=1 (scripts/test-all.sh sets it) each leg's build directories are deleted
+# when the leg ends, to save disk.
 # `./scripts/reliability.sh miri loom` runs only the named legs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -123,11 +125,27 @@ leg_tsan() {
         "${san_tests[@]}"
 }
 
+# The build directories (below $target_root) of each leg.
+leg_build_dirs() {
+    case "$1" in
+        miri) echo miri ;;
+        loom) echo loom ;;
+        frame_pointers) echo no-frame-pointers frame-pointers-release-bt build-warning ;;
+        asan) echo asan ;;
+        tsan) echo tsan ;;
+    esac
+}
+
 for leg in "${legs[@]}"; do
     declare -F "leg_$leg" >/dev/null || {
         echo "reliability.sh: unknown leg '$leg' (miri loom frame_pointers asan tsan)" >&2
         exit 2
     }
     "leg_$leg"
+    if [ "${PRUNE_TARGETS:-0}" = 1 ]; then
+        for dir in $(leg_build_dirs "$leg"); do
+            rm -rf "${target_root:?}/$dir"
+        done
+    fi
 done
 step "done: ${legs[*]}"

@@ -10,6 +10,7 @@
 #   ./scripts/test-all.sh clippy msrv     run only the named steps (after setup)
 #   ./scripts/test-all.sh --list          list the steps
 #   KEEP_GOING=1 ./scripts/test-all.sh    run every step even after one fails
+#   KEEP_TARGETS=1 ./scripts/test-all.sh  keep every build directory (see "Disk" below)
 #
 # Adding a step: write a `step_<name>` function below and add `<name>` to STEPS. The last
 # three steps call scripts of their own, which can also be run alone.
@@ -17,6 +18,12 @@
 # Builds use $CARGO_TARGET_DIR (default: target/). Tests of the call-site features are built
 # with frame pointers, as the crate asks of its users, in a separate directory below it so the
 # two sets of flags never invalidate each other's builds.
+#
+# Disk: kept whole, a full run's build directories add up to about 6 GiB, more than some
+# machines have free. So each build directory is deleted once no later step of the run
+# builds into it, and incremental compilation (of no use to a one-off run) is off unless
+# CARGO_INCREMENTAL is set. A full run then holds about 3 GiB of builds at most. Set
+# KEEP_TARGETS=1 to keep them, for faster reruns of single steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +59,14 @@ case "$TARGET_ROOT" in
 esac
 FRAME_POINTER_TARGET="$TARGET_ROOT/frame-pointers"
 FRAME_POINTER_FLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C force-frame-pointers=yes"
+
+# Read by scripts/reliability.sh too, which prunes after each of its legs.
+if [ "${KEEP_TARGETS:-0}" = 1 ]; then
+    export PRUNE_TARGETS=0
+else
+    export PRUNE_TARGETS=1
+    export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Output helpers
@@ -161,6 +176,7 @@ step_setup() {
     ensure_rust
     ensure_debian_packages
     note "$(rustc --version); MSRV $MSRV; CARGO_TARGET_DIR=$TARGET_ROOT"
+    note "free disk space there: $(free_space) (a full run needs about 3 GiB; see Disk above)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +268,49 @@ step_compat() { run bash scripts/compat.sh; }
 step_reliability() { run bash scripts/reliability.sh; }
 
 # ---------------------------------------------------------------------------------------------
+# Disk
+
+# The directories below $TARGET_ROOT that a step builds into. A wrong entry only costs time:
+# cargo rebuilds whatever was deleted too early. (The reliability step prunes its own legs'.)
+step_build_dirs() {
+    case "$1" in
+        clippy | doc | features | test_default) echo debug doc ;;
+        cross_check) echo debug "${CHECK_TARGETS[@]}" ;;
+        test_all_features) echo frame-pointers/debug ;;
+        test_release | bench) echo frame-pointers/release ;;
+        quickstart) echo frame-pointers/release release quickstart ;;
+        msrv) echo msrv-crate ;;
+        cross_aarch64) echo cross-aarch64 ;;
+        compat) echo release compat-dhat compat-ours ;;
+    esac
+}
+
+# Deletes the build directories of step number $1 of `selected` that no later step uses.
+prune_after() {
+    [ "$PRUNE_TARGETS" = 1 ] || return 0
+    local done_index=$1 dir later needed
+    for dir in $(step_build_dirs "${selected[$done_index]}"); do
+        needed=0
+        for later in "${selected[@]:$((done_index + 1))}"; do
+            if [[ " $(step_build_dirs "$later") " == *" $dir "* ]]; then
+                needed=1
+                break
+            fi
+        done
+        if [ $needed = 0 ] && [ -d "$TARGET_ROOT/$dir" ]; then
+            rm -rf "${TARGET_ROOT:?}/$dir"
+        fi
+    done
+}
+
+# Free space where the builds go, as df prints it (for the log: a full disk shows up as a
+# linker killed by SIGBUS, which names no cause).
+free_space() {
+    mkdir -p "$TARGET_ROOT"
+    df -h "$TARGET_ROOT" | awk 'NR == 2 { print $4 }'
+}
+
+# ---------------------------------------------------------------------------------------------
 # Driver
 
 case "${1:-}" in
@@ -297,9 +356,10 @@ for name in "${selected[@]}"; do
     status=$?
     set -e
     elapsed=$((SECONDS - started))
+    prune_after $((index - 1))
     if [ $status -ne 0 ]; then
         failed=$((failed + 1))
-        say "    FAILED: step '$name' exited with status $status after ${elapsed}s"
+        say "    FAILED: step '$name' exited with status $status after ${elapsed}s ($(free_space) free)"
         say "    rerun it alone with: ./scripts/test-all.sh $name"
         failures+=("$name")
         if [ "${KEEP_GOING:-0}" != 1 ] || [ "$name" = setup ]; then
@@ -307,7 +367,7 @@ for name in "${selected[@]}"; do
         fi
         continue
     fi
-    note "ok ($name, ${elapsed}s)"
+    note "ok ($name, ${elapsed}s; $(free_space) free)"
     passed=$((passed + 1))
 done
 
