@@ -14,9 +14,10 @@
 //! - **Honest about capture, per cell.** For every measurement a call-site tier prints the
 //!   events its workload must have made (every operation of every thread, warm-up included),
 //!   the events whose walk captured frames, and the frames per event, all net of the
-//!   probe's own allocations. A cell gets no figure, only the reason, if in any round fewer
-//!   events were captured than the workload made or the walk averaged under one frame per
-//!   event: its "overhead" would measure a walk that did not happen.
+//!   probe's own allocations. A cell gets no figure, only the reason, if in any round more
+//!   than `MAX_CAPTURE_SHORTFALL` (0.1%) of the events the workload made were not captured or
+//!   the walk averaged under one frame per event: its "overhead" would measure a walk that
+//!   did not happen. Smaller shortfalls are listed in the report.
 //!
 //! Besides timing, it collects the memory-per-live-block probe (`MEMORY` lines) and the
 //! symbolication programs' finish times (`FINISH` lines), and compares the frames of the two
@@ -108,6 +109,12 @@ const HEAP_MIXED_TARGET: f64 = 20.0;
 /// every real walk records at least the allocating function's frame.
 const MIN_FRAMES_PER_EVENT: f64 = 1.0;
 
+/// The share of a workload's events a call-site cell may leave uncaptured and still get its
+/// figure. mod-alloc 1.0.1's walker stops at the first frame pointer its sanity checks
+/// reject, and now and then (a few events in some runs, none in most) that is the first
+/// one, so the event records no frame. Every shortfall is listed under the call-site tables.
+const MAX_CAPTURE_SHORTFALL: f64 = 0.001;
+
 struct Options {
     quick: bool,
     rounds: usize,
@@ -180,6 +187,9 @@ struct Collected {
     /// (workload, threads) -> why the cell gets no figure: the first capture problem seen
     /// in any round (see [`capture_problem`]).
     withheld_cells: BTreeMap<(String, usize), String>,
+    /// (workload, threads) -> (events not captured, events made) of the worst round that
+    /// missed some but stayed within [`MAX_CAPTURE_SHORTFALL`].
+    capture_shortfalls: BTreeMap<(String, usize), (u64, u64)>,
     /// Memory probe: bytes per live block beyond the block's own bytes, one per round.
     memory_per_block: Vec<f64>,
     /// Symbolication programs: milliseconds to finish, one per round.
@@ -399,6 +409,11 @@ fn absorb(into: &mut Collected, stdout: &str) {
             let key = (workload.to_string(), threads as usize);
             if let Some(reason) = capture_problem(&line) {
                 into.withheld_cells.entry(key.clone()).or_insert(reason);
+            } else if let Some((missed, made)) = capture_shortfall(&line) {
+                let worst = into.capture_shortfalls.entry(key.clone()).or_default();
+                if missed > worst.0 {
+                    *worst = (missed, made);
+                }
             }
             into.per_thread
                 .entry(key.clone())
@@ -443,7 +458,8 @@ fn withheld(collected: &Collected) -> Option<String> {
 ///   (`probe_settled=0`), so the figures below would include them;
 /// - the walk averaged under [`MIN_FRAMES_PER_EVENT`];
 /// - fewer events captured frames (`captured=`) than the workload made
-///   (`expected_events=`), or the line does not say how many it made.
+///   (`expected_events=`), short by more than [`MAX_CAPTURE_SHORTFALL`] of them, or the
+///   line does not say how many it made.
 ///
 /// Lines without `frames_per_event=` (the other configurations) have nothing to check.
 fn capture_problem(line: &Line) -> Option<String> {
@@ -460,7 +476,47 @@ fn capture_problem(line: &Line) -> Option<String> {
         return Some("no expected event count to check capture → no figure".to_string());
     };
     let captured = line.number("captured").unwrap_or(0.0);
-    (captured < expected).then(|| format!("captured {captured} of {expected} events → no figure"))
+    let allowed = (expected * MAX_CAPTURE_SHORTFALL).floor();
+    (captured < expected - allowed)
+        .then(|| format!("captured {captured} of {expected} events → no figure"))
+}
+
+/// How many of the workload's events a call-site measurement left uncaptured, and how many
+/// it made, when it missed some (within what [`capture_problem`] allows).
+fn capture_shortfall(line: &Line) -> Option<(u64, u64)> {
+    let expected = line.number("expected_events")?;
+    let captured = line.number("captured")?;
+    (captured < expected).then_some(((expected - captured) as u64, expected as u64))
+}
+
+/// Lists the call-site cells that kept their figures although some events captured no
+/// frame, with the worst round's shortfall, or says that every event was captured.
+fn print_capture_shortfalls(present: &[(&Known, PathBuf)], collected: &BTreeMap<&str, Collected>) {
+    let mut lines = Vec::new();
+    for (known, _) in present {
+        let Some(c) = collected.get(known.binary) else {
+            continue;
+        };
+        for ((workload, threads), (missed, made)) in &c.capture_shortfalls {
+            if withheld_cell(c, &(workload.clone(), *threads)).is_none() {
+                lines.push(format!(
+                    "- {}, {workload} × {threads} thread(s): {missed} of {made} events",
+                    known.title
+                ));
+            }
+        }
+    }
+    if lines.is_empty() {
+        println!("\nEvery shown call-site cell captured frames for every event of its workload, in every round.");
+    } else {
+        println!(
+            "\nShown call-site cells in which some events captured no frame (worst round; up to {}% of a workload's events is allowed):\n",
+            MAX_CAPTURE_SHORTFALL * 100.0
+        );
+        for line in lines {
+            println!("{line}");
+        }
+    }
 }
 
 /// Why one cell must not be shown: the configuration is withheld, or the walk behind this
@@ -631,6 +687,7 @@ fn print_report(
         THREAD_COUNTS,
         Shown::Spread,
     );
+    print_capture_shortfalls(present, collected);
 
     println!("\n### Memory per live block\n");
     println!(
@@ -1206,6 +1263,30 @@ mod tests {
         absorb(&mut collected, &site_line("hot_d4", bad));
         absorb(&mut collected, &site_line("hot_d4", healthy));
         assert!(withheld_cell(&collected, &("hot_d4".to_string(), 1)).is_some());
+    }
+
+    #[test]
+    fn a_shortfall_within_the_allowance_keeps_the_figure_and_is_listed() {
+        let mut collected = Collected::default();
+        let key = ("sites512_d32".to_string(), 1);
+        let line = |captured: u64| {
+            site_line(
+                "sites512_d32",
+                &format!("frames_per_event=7.99 events=5506 captured={captured} probe_settled=1 expected_events=5500"),
+            )
+        };
+        // 0.1% of 5,500 events is 5: one and then three missed events keep the figure, and
+        // the worst round is remembered.
+        absorb(&mut collected, &line(5499));
+        absorb(&mut collected, &line(5497));
+        absorb(&mut collected, &line(5500));
+        assert_eq!(withheld_cell(&collected, &key), None);
+        assert_eq!(collected.capture_shortfalls.get(&key), Some(&(3, 5500)));
+        // Six missed events are one too many.
+        absorb(&mut collected, &line(5494));
+        assert!(withheld_cell(&collected, &key)
+            .unwrap()
+            .contains("captured 5494 of 5500 events"));
     }
 
     #[test]

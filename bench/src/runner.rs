@@ -43,7 +43,7 @@ pub struct CaptureTotals {
     pub frames: u64,
     /// Sites in the report the probe read. A probe that allocates its report (ours: one
     /// block for the list and one per site) costs an amount set by this number and by the
-    /// stack it is called from; see [`settled_baseline`].
+    /// stack it is called from; see `settled_baseline`.
     pub sites: u64,
 }
 
