@@ -46,7 +46,12 @@ if [ "$viewer" = 1 ]; then
     command -v npm >/dev/null 2>&1 || apt_install npm
     if [ ! -d scripts/viewer/node_modules/playwright-core ]; then
         # The driver only; Debian's chromium is the browser.
-        (cd scripts/viewer && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+        # Up to three attempts: one dropped connection should not fail the run.
+        for attempt in 1 2 3; do
+            (cd scripts/viewer && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) && break
+            [ "$attempt" -lt 3 ] || exit 1
+            sleep $((attempt * 10))
+        done
     fi
 fi
 

@@ -84,6 +84,20 @@ run() {
     "$@"
 }
 
+# Like `run`, for installs, which go over the network: up to three attempts, so that one
+# dropped connection does not fail the whole run.
+run_retrying() {
+    local attempt
+    for attempt in 1 2 3; do
+        run "$@" && return 0
+        if [ $attempt -lt 3 ]; then
+            note "attempt $attempt of 3 failed; retrying in $((attempt * 10))s"
+            sleep $((attempt * 10))
+        fi
+    done
+    return 1
+}
+
 # ---------------------------------------------------------------------------------------------
 # Setup: install what the tests need, each piece only when missing.
 
@@ -109,7 +123,7 @@ ensure_rust() {
     installed=$(rustup component list --installed)
     for component in rustfmt clippy; do
         if ! grep -q "^$component" <<<"$installed"; then
-            run rustup component add "$component"
+            run_retrying rustup component add "$component"
         fi
     done
 
@@ -117,30 +131,30 @@ ensure_rust() {
     targets=$(rustup target list --installed)
     for target in "${CROSS_TARGETS[@]}"; do
         if ! grep -qx "$target" <<<"$targets"; then
-            run rustup target add "$target"
+            run_retrying rustup target add "$target"
         fi
     done
 
     if ! have_toolchain stable; then
-        run rustup toolchain install stable --profile minimal
+        run_retrying rustup toolchain install stable --profile minimal
     fi
     if ! have_toolchain "$MSRV"; then
-        run rustup toolchain install "$MSRV" --profile minimal
+        run_retrying rustup toolchain install "$MSRV" --profile minimal
     fi
     # The MSRV step also type-checks the Windows MSVC build, which alone pulls in pdb.
     targets=$(rustup +"$MSRV" target list --installed)
     if ! grep -qx x86_64-pc-windows-msvc <<<"$targets"; then
-        run rustup target add --toolchain "$MSRV" x86_64-pc-windows-msvc
+        run_retrying rustup target add --toolchain "$MSRV" x86_64-pc-windows-msvc
     fi
 
     # Nightly carries Miri and the std sources (used by scripts/reliability.sh).
     if ! have_toolchain nightly; then
-        run rustup toolchain install nightly --profile minimal --component miri,rust-src
+        run_retrying rustup toolchain install nightly --profile minimal --component miri,rust-src
     else
         installed=$(rustup +nightly component list --installed)
         for component in miri rust-src; do
             if ! grep -q "^$component" <<<"$installed"; then
-                run rustup component add --toolchain nightly "$component"
+                run_retrying rustup component add --toolchain nightly "$component"
             fi
         done
     fi
@@ -167,8 +181,8 @@ ensure_debian_packages() {
     if [ -n "$SUDO" ] && ! command -v sudo >/dev/null; then
         die "need root or sudo to install: ${missing[*]}"
     fi
-    run $SUDO apt-get update -qq
-    run $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    run_retrying $SUDO apt-get update -qq
+    run_retrying $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
 }
 
