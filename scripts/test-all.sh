@@ -22,7 +22,7 @@
 # Disk: kept whole, a full run's build directories add up to about 6 GiB, more than some
 # machines have free. So each build directory is deleted once no later step of the run
 # builds into it, and incremental compilation (of no use to a one-off run) is off unless
-# CARGO_INCREMENTAL is set. A full run then holds about 3 GiB of builds at most. Set
+# CARGO_INCREMENTAL is set. A full run then holds about 2 GiB of builds at most. Set
 # KEEP_TARGETS=1 to keep them, for faster reruns of single steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -190,7 +190,7 @@ step_setup() {
     ensure_rust
     ensure_debian_packages
     note "$(rustc --version); MSRV $MSRV; CARGO_TARGET_DIR=$TARGET_ROOT"
-    note "free disk space there: $(free_space) (a full run needs about 3 GiB; see Disk above)"
+    note "free disk space there: $(free_space) (a full run needs about 2 GiB for its builds; see Disk above)"
 }
 
 # ---------------------------------------------------------------------------------------------
