@@ -493,10 +493,12 @@ fn capture_shortfall(line: &Line) -> Option<(u64, u64)> {
 /// frame, with the worst round's shortfall, or says that every event was captured.
 fn print_capture_shortfalls(present: &[(&Known, PathBuf)], collected: &BTreeMap<&str, Collected>) {
     let mut lines = Vec::new();
+    let mut any_call_site_cell = false;
     for (known, _) in present {
         let Some(c) = collected.get(known.binary) else {
             continue;
         };
+        any_call_site_cell |= !c.frames.is_empty();
         for ((workload, threads), (missed, made)) in &c.capture_shortfalls {
             if withheld_cell(c, &(workload.clone(), *threads)).is_none() {
                 lines.push(format!(
@@ -505,6 +507,9 @@ fn print_capture_shortfalls(present: &[(&Known, PathBuf)], collected: &BTreeMap<
                 ));
             }
         }
+    }
+    if !any_call_site_cell {
+        return;
     }
     if lines.is_empty() {
         println!("\nEvery shown call-site cell captured frames for every event of its workload, in every round.");
