@@ -10,8 +10,9 @@
 #
 # Scenarios are compat-tests/scenarios/*.rs. Outputs go to artifacts/compat/
 # (each run's files, stdout and stderr) and artifacts/viewer/ (screenshots).
-# Installs what is missing: a C compiler and binutils, chromium and valgrind
-# through apt-get (as root), the browser driver through npm ci. Ends with "N passed, M failed".
+# Installs what is missing: a C compiler and binutils, chromium, valgrind,
+# nodejs and npm through apt-get (through sudo when not root), and the browser
+# driver through npm ci. Ends with "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,14 +26,27 @@ for arg in "$@"; do
     esac
 done
 
+# Up to three attempts, so that one dropped connection does not fail the run.
+retrying() { # retrying COMMAND...
+    local attempt
+    for attempt in 1 2 3; do
+        "$@" && return 0
+        [ "$attempt" -lt 3 ] || return 1
+        echo "compat.sh: attempt $attempt of 3 failed; retrying in $((attempt * 10))s" >&2
+        sleep $((attempt * 10))
+    done
+}
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
 apt_updated=0
 apt_install() { # apt_install PACKAGE
-    if [ "$(id -u)" != 0 ]; then
+    if [ -n "$sudo" ] && ! command -v sudo >/dev/null 2>&1; then
         echo "compat.sh: $1 is missing; install it (apt-get install $1)" >&2
         exit 2
     fi
-    if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+    if [ "$apt_updated" = 0 ]; then retrying $sudo apt-get update -qq; apt_updated=1; fi
+    retrying $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
 }
 
 # The scenario unresolved_frames links a small C library (compat-tests/scenarios/native).
@@ -44,14 +58,16 @@ if [ "$viewer" = 1 ]; then
     dpkg -L valgrind 2>/dev/null | grep -q '/dh_view.html$' || apt_install valgrind
     command -v node >/dev/null 2>&1 || apt_install nodejs
     command -v npm >/dev/null 2>&1 || apt_install npm
+    # playwright-core is pinned to the last release that runs on Node.js 18, Debian 12's.
+    node_major=$(node -p 'process.versions.node.split(".")[0]')
+    if [ "$node_major" -lt 18 ]; then
+        echo "compat.sh: the viewer check needs Node.js 18 or later; found $(node --version)" >&2
+        exit 2
+    fi
     if [ ! -d scripts/viewer/node_modules/playwright-core ]; then
         # The driver only; Debian's chromium is the browser.
-        # Up to three attempts: one dropped connection should not fail the run.
-        for attempt in 1 2 3; do
-            (cd scripts/viewer && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) && break
-            [ "$attempt" -lt 3 ] || exit 1
-            sleep $((attempt * 10))
-        done
+        (cd scripts/viewer && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+            retrying npm ci --no-audit --no-fund --loglevel=error) || exit 1
     fi
 fi
 

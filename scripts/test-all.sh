@@ -175,6 +175,10 @@ ensure_debian_packages() {
     for package in "${DEBIAN_PACKAGES[@]}"; do
         deb_installed "$package" || missing+=("$package")
     done
+    # The viewer check runs under Node.js; any install of it will do (Debian's, NodeSource's,
+    # nvm's), so these two go by command rather than by package.
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi
