@@ -33,7 +33,7 @@
 //!
 //! Features are additive, and the allocation hot path uses `std` alone in every combination.
 //!
-//! # Windows
+//! # Measurement windows
 //!
 //! - [`Profiler`] measures every thread. Windows may overlap and nest in any order.
 //! - [`ThreadProfiler`] and [`measure_thread`] measure the calling thread only, so a test's

@@ -1,7 +1,7 @@
 //! Symbolication: dhat-rs 0.3.3's heap profiler on a program with 1,000 distinct
 //! allocation sites, profiled to completion. Built in the plain build.
 //!
-//! The timed part is the profiler's drop alone, which symbolizes every frame and writes the
+//! The timed part is the profiler's drop alone, which symbolises every frame and writes the
 //! DHAT JSON to the path given by `--json PATH` (default: the null device). The driver
 //! compares the frames of that file with the other profiler's.
 
