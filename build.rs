@@ -1,6 +1,11 @@
-//! Build script: one job only. With the `backtraces` feature on an x86_64 target, it warns
-//! when frame pointers are not forced, because the call-site walker follows the chain of
-//! frame pointers and x86_64 code omits them by default.
+//! Build script, with two jobs:
+//!
+//! - With the `backtraces` feature on an x86_64 target, it warns when frame pointers are not
+//!   forced, because the call-site walker follows the chain of frame pointers and x86_64 code
+//!   omits them by default.
+//! - It passes the build's optimisation level to the crate as `MOD_ALLOC_OPT_LEVEL`. The dhat
+//!   report needs it: how many of dhat's capped frames its own allocator takes depends on it
+//!   (see `FrameTrim` in `src/report/dhat.rs`).
 //!
 //! aarch64 needs no warning: Linux and macOS targets keep frame pointers in non-leaf functions
 //! by default (rustc since 1.88 on aarch64 Linux; always on Apple targets), and GCC reserves
@@ -17,6 +22,10 @@ fn main() {
         println!("cargo:rerun-if-env-changed={variable}");
     }
     println!("cargo:rerun-if-changed=build.rs");
+
+    // Cargo sets `OPT_LEVEL` for every build script run ("0" to "3", "s" or "z").
+    let opt_level = env::var("OPT_LEVEL").unwrap_or_else(|_| "3".to_owned());
+    println!("cargo:rustc-env=MOD_ALLOC_OPT_LEVEL={opt_level}");
 
     let backtraces = env::var_os("CARGO_FEATURE_BACKTRACES").is_some();
     let x86_64 = env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|arch| arch == "x86_64");

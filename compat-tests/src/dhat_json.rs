@@ -225,17 +225,27 @@ fn strip_address(frame: &str) -> &str {
 /// its crate (a documented difference).
 const AD_HOC_ENTRIES: [&str; 2] = ["dhat::ad_hoc_event", "mod_alloc::dhat_compat::ad_hoc_event"];
 
+/// The allocator shims `#[global_allocator]` generates. Their debug info
+/// points at the scenario's `static`, but they are the allocator's code: in
+/// unoptimised builds dhat shows one on top of a point whose stack has no
+/// `alloc::alloc` function below it, and ours never does (a documented
+/// difference).
+const ALLOCATOR_SHIMS: [&str; 3] = ["__rust_alloc", "__rust_alloc_zeroed", "__rust_realloc"];
+
 /// `name (…/scenarios/x.rs:12:5)` becomes `name (x.rs:12)` when the file is
-/// one of `user_files`; other frames give `None`. Columns are dropped
-/// because inlining and toolchains move them. The one frame of library code
-/// kept is the ad hoc entry point, as `ad_hoc_event` whatever its crate and
-/// location, so that both must show it.
+/// one of `user_files`; other frames, and the allocator shims, give `None`.
+/// Columns are dropped because inlining and toolchains move them. The one
+/// frame of library code kept is the ad hoc entry point, as `ad_hoc_event`
+/// whatever its crate and location, so that both must show it.
 fn user_frame(frame: &str, user_files: &[String]) -> Option<String> {
     let frame = strip_address(frame);
     let open = frame.rfind(" (")?;
     let (name, location) = (&frame[..open], frame[open + 2..].strip_suffix(')')?);
     if AD_HOC_ENTRIES.contains(&name) {
         return Some("ad_hoc_event".to_string());
+    }
+    if ALLOCATOR_SHIMS.contains(&name.strip_prefix("__rustc::").unwrap_or(name)) {
+        return None;
     }
     let mut parts = location.rsplitn(3, ':');
     let _column = parts.next()?;
@@ -368,6 +378,21 @@ mod tests {
                 &user
             ),
             None
+        );
+    }
+
+    #[test]
+    fn allocator_shims_are_not_the_scenarios_code() {
+        let user = ["scenarios/s.rs".to_string()];
+        for shim in [
+            "0x6: __rustc::__rust_alloc (../scenarios/s.rs:12:15)",
+            "0x6: __rust_realloc (../scenarios/s.rs:12:15)",
+        ] {
+            assert_eq!(user_frame(shim, &user), None);
+        }
+        assert_eq!(
+            user_frame("0x5: s::__rust_alloc_helper (../scenarios/s.rs:3:1)", &user).as_deref(),
+            Some("s::__rust_alloc_helper (s.rs:3)")
         );
     }
 

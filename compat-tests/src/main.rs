@@ -26,7 +26,7 @@ mod observe;
 mod scenario;
 
 use observe::Observation;
-use scenario::Scenario;
+use scenario::{Profile, Scenario};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs;
@@ -101,17 +101,35 @@ fn target_dir(variant: Variant) -> PathBuf {
     base.join(format!("compat-{}", variant.label()))
 }
 
-/// Builds the scenario binaries of `variant`; on failure returns cargo's
-/// last lines.
+/// Builds the scenario binaries of `variant`, one cargo run per profile
+/// they use; on failure returns cargo's last lines.
 fn build(variant: Variant, scenarios: &[Scenario]) -> Result<(), String> {
+    for profile in [Profile::Release, Profile::Debug] {
+        let names: Vec<&str> = scenarios
+            .iter()
+            .filter(|s| s.profile == profile)
+            .map(|s| s.name.as_str())
+            .collect();
+        if !names.is_empty() {
+            build_profile(variant, profile, &names)?;
+        }
+    }
+    Ok(())
+}
+
+fn build_profile(variant: Variant, profile: Profile, names: &[&str]) -> Result<(), String> {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.arg("build");
+    if profile == Profile::Release {
+        command.arg("--release");
+    }
     command
-        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .args(["--quiet", "--manifest-path"])
         .arg(Path::new(variant.package_dir()).join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir(variant));
-    for scenario in scenarios {
-        command.args(["--bin", &scenario.name]);
+    for name in names {
+        command.args(["--bin", name]);
     }
     if variant == Variant::Ours {
         // mod-alloc's call-site capture walks frame pointers.
@@ -119,7 +137,11 @@ fn build(variant: Variant, scenarios: &[Scenario]) -> Result<(), String> {
         flags.push_str(" -C force-frame-pointers=yes");
         command.env("RUSTFLAGS", flags.trim());
     }
-    eprintln!("building the {} variant ...", variant.label());
+    eprintln!(
+        "building the {} variant ({}) ...",
+        variant.label(),
+        profile.directory()
+    );
     let output = command
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
@@ -135,9 +157,11 @@ fn build(variant: Variant, scenarios: &[Scenario]) -> Result<(), String> {
     ))
 }
 
-fn binary(variant: Variant, name: &str) -> PathBuf {
-    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
-    target_dir(variant).join("release").join(file)
+fn binary(variant: Variant, scenario: &Scenario) -> PathBuf {
+    let file = format!("{}{}", scenario.name, std::env::consts::EXE_SUFFIX);
+    target_dir(variant)
+        .join(scenario.profile.directory())
+        .join(file)
 }
 
 /// The outcome of one scenario.
@@ -349,7 +373,7 @@ fn real_main() -> Result<bool, String> {
         };
         let dir = |v: Variant| options.out.join(v.label()).join(&scenario.name);
         let reference = observe::run(
-            &binary(Variant::Dhat, &scenario.name),
+            &binary(Variant::Dhat, scenario),
             scenario,
             &dir(Variant::Dhat),
         )?;
@@ -362,7 +386,7 @@ fn real_main() -> Result<bool, String> {
                 .push("ours: not compared, the with-ours build failed (see above)".into()),
             Some(Ok(())) => {
                 let ours = observe::run(
-                    &binary(Variant::Ours, &scenario.name),
+                    &binary(Variant::Ours, scenario),
                     scenario,
                     &dir(Variant::Ours),
                 )?;

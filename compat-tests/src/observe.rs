@@ -422,6 +422,7 @@ mod tests {
             order_independent: false,
             expects_dhat_duplicates: false,
             expects_dhat_repeated_fs: false,
+            profile: crate::scenario::Profile::Release,
         };
         let stderr = |total: u64| {
             format!(

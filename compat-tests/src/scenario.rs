@@ -15,6 +15,9 @@
 //!   with the very same `fs` list, which DHAT's viewer rejects with "data
 //!   file contains a repeated location", while ours must have none (so the
 //!   viewer must accept ours). This is the divergence that pays.
+//! - `profile=debug`: both variants build the scenario unoptimised (Cargo's
+//!   `dev` profile), as `cargo test` and `cargo run` do, instead of with
+//!   `--release`.
 //!
 //! Both variant packages must list every scenario as a `[[bin]]`; the
 //! runner checks that here so a forgotten entry is an error, not a silently
@@ -22,6 +25,23 @@
 
 use std::fs;
 use std::path::Path;
+
+/// The Cargo profile a scenario is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Release,
+    Debug,
+}
+
+impl Profile {
+    /// The directory under the target directory that holds its binaries.
+    pub fn directory(self) -> &'static str {
+        match self {
+            Profile::Release => "release",
+            Profile::Debug => "debug",
+        }
+    }
+}
 
 /// One scenario and what its annotations promise.
 #[derive(Debug, Clone)]
@@ -31,6 +51,7 @@ pub struct Scenario {
     pub order_independent: bool,
     pub expects_dhat_duplicates: bool,
     pub expects_dhat_repeated_fs: bool,
+    pub profile: Profile,
 }
 
 /// Reads every scenario in `dir`, sorted by name.
@@ -62,6 +83,7 @@ fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         order_independent: false,
         expects_dhat_duplicates: false,
         expects_dhat_repeated_fs: false,
+        profile: Profile::Release,
     };
     let annotations = text
         .lines()
@@ -83,6 +105,8 @@ fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             scenario.expects_dhat_duplicates = true;
         } else if annotation == "dhat-repeated-fs" {
             scenario.expects_dhat_repeated_fs = true;
+        } else if annotation == "profile=debug" {
+            scenario.profile = Profile::Debug;
         } else {
             return Err(format!("{name}: unknown annotation {annotation:?}"));
         }
@@ -129,6 +153,12 @@ mod tests {
         assert!(scenario.order_independent);
         assert!(!scenario.expects_dhat_duplicates);
         assert!(!scenario.expects_dhat_repeated_fs);
+        assert_eq!(scenario.profile, Profile::Release);
+        assert_eq!(
+            parse("x", "//! compat: profile=debug\n").unwrap().profile,
+            Profile::Debug
+        );
+        assert!(parse("x", "//! compat: profile=fast\n").is_err());
         assert!(
             parse("x", "//! compat: dhat-repeated-fs\n")
                 .unwrap()

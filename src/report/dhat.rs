@@ -252,6 +252,26 @@ fn common_bottom<'a>(start: &'a [usize], first: &[usize]) -> &'a [usize] {
     &[]
 }
 
+/// How many physical frames of dhat's own allocator a dhat heap stack holds below its trimmed
+/// capture frames, all counted towards `trim_backtraces`: its `GlobalAlloc` method, which is
+/// never inlined, and in an unoptimised build the allocator shim (`__rust_alloc`) too. An
+/// optimised shim reaches the method by a tail jump and leaves no frame.
+///
+/// The shim is compiled at the opt level of the crate that declares the global allocator.
+/// The build script can only tell this crate's, which is the same unless a profile overrides
+/// the level for dependencies alone (see MIGRATING_FROM_DHAT.md).
+pub(super) const DHAT_ALLOCATOR_FRAMES: usize = if shim_is_a_frame(env!("MOD_ALLOC_OPT_LEVEL")) {
+    2
+} else {
+    1
+};
+
+/// Whether the allocator shim keeps a frame of its own at this opt level: only unoptimised
+/// code skips the tail call.
+pub(super) const fn shim_is_a_frame(opt_level: &str) -> bool {
+    matches!(opt_level.as_bytes(), b"0")
+}
+
 /// The trimming rules of one session, computed once from its start and first-event stacks.
 struct FrameTrim {
     enabled: bool,
@@ -270,10 +290,9 @@ impl FrameTrim {
             top: first[..top_len].to_vec(),
             bottom: common_bottom(start, first).to_vec(),
             cap: match (profile.max_frames, profile.mode) {
-                // dhat's walk counts one frame of its own allocator towards the cap (its
-                // `GlobalAlloc::alloc`/`realloc`, never inlined, is below the trimmed capture
-                // frames); ours starts at the allocation's caller, so one fewer is left.
-                (Some(max), Mode::Heap) => max.saturating_sub(1),
+                // Ours start at the caller of the allocator shim; dhat's count its own
+                // allocator frames towards the cap.
+                (Some(max), Mode::Heap) => max.saturating_sub(DHAT_ALLOCATOR_FRAMES),
                 (Some(max), Mode::AdHoc) => max,
                 (None, _) => usize::MAX,
             },
