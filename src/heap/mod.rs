@@ -366,6 +366,11 @@ pub(crate) fn on_alloc(address: usize, size: usize, frames: &[usize]) {
 
 /// The rest of [`on_alloc`]: the session's first event, a frame list the thread has not met
 /// (interned in the session), or a thread without a block.
+///
+/// Every thread's pending events are applied first. They all happened before this event, so
+/// this places it after them, as the wall clock does. It matters for a thread's first event:
+/// without it, the events another thread did before starting this one (or waking it) could
+/// be applied after this thread's, and a peak they made together would be missed.
 #[cold]
 #[inline(never)]
 fn alloc_through_lock(
@@ -375,10 +380,14 @@ fn alloc_through_lock(
     frames: &[usize],
     now: u64,
 ) {
-    let _ = with_session(|session| {
-        if session.mode != Mode::Heap {
+    with_shared(|shared| {
+        if shared.session.as_ref().map(|session| session.mode) != Some(Mode::Heap) {
             return;
         }
+        shared.flush_all();
+        let Some(session) = shared.session.as_mut() else {
+            return;
+        };
         let frames = session.note_first_event(frames);
         let Ok(point) = session.accounting.intern(frames, hash_frames(frames)) else {
             session.accounting.lost_events += 1;
