@@ -309,10 +309,20 @@ impl ProfilerBuilder {
             }),
         };
         let mut phase = state::lock();
-        let started = matches!(*phase, Phase::Ready) && heap::start(mode, self.trim_backtraces);
-        if !started {
+        loop {
+            if !matches!(*phase, Phase::Ready) {
+                drop(phase);
+                panic_static("dhat: creating a profiler while a profiler is already running");
+            }
+            if heap::start(mode, self.trim_backtraces) {
+                break;
+            }
+            // A profiler dropped on another thread is between marking the phase `Ready` and
+            // stopping its session, a few instructions away (see `state::finish`). dhat's
+            // `build` waits for a dropping profiler too, behind its lock.
             drop(phase);
-            panic_static("dhat: creating a profiler while a profiler is already running");
+            std::thread::yield_now();
+            phase = state::lock();
         }
         *phase = Phase::Running(Session {
             mode,
