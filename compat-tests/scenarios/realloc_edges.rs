@@ -1,7 +1,9 @@
 //! Reallocation edge cases: grow and shrink of tracked blocks, realloc of a
 //! block allocated before the profiler (counted as new), blocks from before
-//! freed during profiling (ignored), a shrink at the peak, and direct
-//! std::alloc calls.
+//! freed during profiling (ignored), a shrink at the peak, direct
+//! std::alloc calls, and requests the system allocator refuses (null: a
+//! failed allocation records nothing, a failed reallocation leaves the block
+//! as it was).
 #[cfg(feature = "ours")]
 use mod_alloc::dhat_compat as dhat;
 
@@ -58,6 +60,21 @@ fn main() {
         dealloc(r, Layout::from_size_align(8, 8).unwrap());
     }
     show("raw");
+
+    // 4 EiB: a valid layout (under isize::MAX, so the Vec asks the
+    // allocator) that no 64-bit address space can map, so the system
+    // allocator returns null and the Vec reports the error.
+    const HUGE: usize = 1 << 62;
+    let mut refused: Vec<u8> = Vec::new();
+    println!("refused allocation: {}", refused.try_reserve_exact(HUGE).is_err());
+    show("after a refused allocation");
+    let mut tracked: Vec<u8> = Vec::with_capacity(100);
+    println!("refused growth: {}", tracked.try_reserve_exact(HUGE).is_err());
+    show("after a refused reallocation");
+    tracked.shrink_to(50);
+    show("the block still shrinks");
+    drop(tracked);
+    show("and is freed");
     drop(profiler);
     drop((before_grow, before_shrink, grow, again));
 }
