@@ -505,3 +505,77 @@ pub fn assert_is_panic<R, F: FnOnce() -> R + std::panic::UnwindSafe>(f: F, expec
     };
     std::assert_eq!(expected, actual);
 }
+
+/// What dhat 0.3.3's types do *not* implement, checked because a derive added here would
+/// compile every user's code and still differ from dhat. Each block must fail to compile.
+///
+/// `Profiler` is not `Clone`, `Copy` or `Default`:
+///
+/// ```compile_fail,E0277
+/// fn needs<T: Clone>() {}
+/// needs::<mod_alloc::dhat_compat::Profiler>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn needs<T: Copy>() {}
+/// needs::<mod_alloc::dhat_compat::Profiler>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn needs<T: Default>() {}
+/// needs::<mod_alloc::dhat_compat::Profiler>();
+/// ```
+///
+/// `ProfilerBuilder` is not `Clone` or `Default`:
+///
+/// ```compile_fail,E0277
+/// fn needs<T: Clone>() {}
+/// needs::<mod_alloc::dhat_compat::ProfilerBuilder>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn needs<T: Default>() {}
+/// needs::<mod_alloc::dhat_compat::ProfilerBuilder>();
+/// ```
+///
+/// `HeapStats` and `AdHocStats` are not `Copy`, `Default` or `Hash`:
+///
+/// ```compile_fail,E0277
+/// fn needs<T: Copy>() {}
+/// needs::<mod_alloc::dhat_compat::HeapStats>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn needs<T: Default>() {}
+/// needs::<mod_alloc::dhat_compat::HeapStats>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn needs<T: std::hash::Hash>() {}
+/// needs::<mod_alloc::dhat_compat::HeapStats>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn needs<T: Copy>() {}
+/// needs::<mod_alloc::dhat_compat::AdHocStats>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn needs<T: Default>() {}
+/// needs::<mod_alloc::dhat_compat::AdHocStats>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn needs<T: std::hash::Hash>() {}
+/// needs::<mod_alloc::dhat_compat::AdHocStats>();
+/// ```
+///
+/// Neither the profiler nor its builder's `build` is `#[must_use]` (this one must compile):
+///
+/// ```no_run
+/// #![deny(unused_must_use)]
+/// mod_alloc::dhat_compat::Profiler::builder().build();
+/// mod_alloc::dhat_compat::Profiler::new_heap();
+/// ```
+#[cfg(doctest)]
+pub struct NotDerived;
