@@ -85,6 +85,8 @@ mod thread_state;
 #[cfg(feature = "backtraces")]
 mod callsite;
 #[cfg(feature = "backtraces")]
+mod diagnostics;
+#[cfg(feature = "backtraces")]
 mod sites;
 #[cfg(feature = "backtraces")]
 mod walk;

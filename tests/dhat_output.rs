@@ -89,19 +89,29 @@ struct Outcome {
     stderr: String,
 }
 
-fn run_child(name: &str) -> Outcome {
+/// A fresh, empty working directory for the child running `name`.
+fn child_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "mod-alloc-dhat-output-{}-{name}",
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let output = Command::new(std::env::current_exe().unwrap())
+    dir
+}
+
+fn child_command(name: &str, dir: &Path) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
         .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
         .env(SCENARIO, name)
-        .current_dir(&dir)
-        .output()
-        .unwrap();
+        .current_dir(dir);
+    command
+}
+
+fn run_child(name: &str) -> Outcome {
+    let dir = child_dir(name);
+    let output = child_command(name, &dir).output().unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(output.status.success(), "scenario {name} failed:\n{stderr}");
     let lines = stderr
@@ -243,6 +253,25 @@ fn output_scenarios() {
     // A panic unwinding through the profiler still writes the file.
     let out = run_child("panic-unwinds");
     assert!(out.dir.join("unwound.json").exists(), "{}", out.stderr);
+
+    // With a stderr that refuses every write (`/dev/full`), the summary lines are lost but
+    // the file is written and nothing panics: `eprintln!` would panic in the drop, before
+    // the file, and abort a process that is already unwinding.
+    #[cfg(target_os = "linux")]
+    for (name, file) in [
+        ("heap-default", "dhat-heap.json"),
+        ("panic-unwinds", "unwound.json"),
+    ] {
+        let dir = child_dir(&format!("{name}-stderr-full"));
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let status = child_command(name, &dir).stderr(full).status().unwrap();
+        assert!(status.success(), "{name} with stderr full: {status}");
+        read_json(&dir.join(file));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     for name in [
         "heap-default",

@@ -29,7 +29,16 @@ fn child() {
     let report = first.call_sites();
     drop(first);
     let _second = Profiler::start();
-    println!("slots={}", report.table_slots);
+    println!("slots={} events={}", report.table_slots, report.events);
+}
+
+/// The child's events line: (table slots, events the first profiler counted).
+fn parse_child(stdout: &str) -> Option<(u64, u64)> {
+    let line = stdout.lines().find(|line| line.contains("slots="))?;
+    let value = |key: &str| -> Option<u64> {
+        line.split(key).nth(1)?.split_whitespace().next()?.parse().ok()
+    };
+    Some((value("slots=")?, value("events=")?))
 }
 
 /// Runs the child with `MOD_ALLOC_BUCKETS` set to `value`; returns the table size and the
@@ -47,14 +56,8 @@ fn run(value: &[u8]) -> (u64, Vec<String>) {
         output.status.success() && !stderr.contains("panicked"),
         "child failed for {value:?}: {output:?}"
     );
-    let slots = stdout
-        .lines()
-        .find_map(|line| line.split("slots=").nth(1))
-        .unwrap_or_else(|| panic!("no table size for {value:?}: {stdout}"))
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("a number");
+    let (slots, _) =
+        parse_child(&stdout).unwrap_or_else(|| panic!("no table size for {value:?}: {stdout}"));
     // Everything the crate printed about the variable: lines from `mod-alloc:` onwards, plus
     // any line that is not the test harness's own (a continuation would show up here).
     let lines = stderr
@@ -163,4 +166,31 @@ fn values_with_line_breaks_still_give_one_line() {
         assert_eq!(slots, 4096, "{value:?}");
         assert_one_line(value, &lines, "MOD_ALLOC_BUCKETS");
     }
+}
+
+/// A warning that stderr refuses (here `/dev/full`, where every write fails) is dropped:
+/// `eprintln!` would panic there, under the table's setup lock, and leave call-site capture
+/// off for the rest of the process.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_warning_stderr_refuses_is_dropped() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("MOD_ALLOC_BUCKETS", "abc")
+        .stderr(full)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let (slots, events) = parse_child(&stdout).unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(slots, 4096, "the default table");
+    assert!(events >= 1, "the allocation was counted: {stdout}");
 }

@@ -6,6 +6,7 @@
 //! No panic is raised while the lock is held, so the mutex is never poisoned by our own
 //! messages; a poisoned lock is still recovered, since the phase is always left consistent.
 
+use crate::diagnostics::stderr_line;
 use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
@@ -105,15 +106,17 @@ pub(super) fn finish(session: &Session, output: Output) -> String {
     match output {
         Output::Memory => {
             memory = report::document_string(&document, Layout::Pretty);
-            eprintln!("dhat: The data has been saved to the memory buffer");
+            stderr_line(format_args!(
+                "dhat: The data has been saved to the memory buffer"
+            ));
         }
         Output::File => {
             let path = session.file_name.to_string_lossy();
             match report::write_document_file(&document, &session.file_name) {
-                Ok(()) => eprintln!(
+                Ok(()) => stderr_line(format_args!(
                     "dhat: The data has been saved to {path}, and is viewable with dhat/dh_view.html"
-                ),
-                Err(error) => eprintln!("dhat: error: Writing to {path} failed: {error}"),
+                )),
+                Err(error) => stderr_line(format_args!("dhat: error: Writing to {path} failed: {error}")),
             }
         }
     }
@@ -122,12 +125,12 @@ pub(super) fn finish(session: &Session, output: Output) -> String {
             Output::Memory => memory.clone(),
             Output::File => report::document_string(&document, Layout::Pretty),
         };
-        eprintln!("dhat: json = `{pretty}`");
+        stderr_line(format_args!("dhat: json = `{pretty}`"));
     }
     // After dhat's own lines, which stay as dhat prints them: why some frames are raw
     // addresses (`mod-alloc: no symbols for …`), once per module.
     for note in notes {
-        eprintln!("{note}");
+        stderr_line(format_args!("{note}"));
     }
     memory
 }
@@ -138,29 +141,29 @@ fn print_summary(profile: &Profile) {
     match profile.mode {
         Mode::Heap => {
             let totals = &profile.heap;
-            eprintln!(
+            stderr_line(format_args!(
                 "dhat: Total:     {} bytes in {} blocks",
                 n(u128::from(totals.total_bytes)),
                 n(u128::from(totals.total_blocks))
-            );
-            eprintln!(
+            ));
+            stderr_line(format_args!(
                 "dhat: At t-gmax: {} bytes in {} blocks",
                 n(totals.max_bytes as u128),
                 n(totals.max_blocks as u128)
-            );
-            eprintln!(
+            ));
+            stderr_line(format_args!(
                 "dhat: At t-end:  {} bytes in {} blocks",
                 n(totals.curr_bytes as u128),
                 n(totals.curr_blocks as u128)
-            );
+            ));
         }
         Mode::AdHoc => {
             let totals = &profile.ad_hoc;
-            eprintln!(
+            stderr_line(format_args!(
                 "dhat: Total:     {} units in {} events",
                 n(u128::from(totals.total_units)),
                 n(u128::from(totals.total_events))
-            );
+            ));
         }
     }
 }

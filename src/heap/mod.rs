@@ -53,6 +53,7 @@ mod points;
 mod sysvec;
 mod thread;
 
+use crate::diagnostics::stderr_line;
 use core::cell::Cell;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -748,7 +749,7 @@ fn prepare_for_fork() {
     static REGISTERED: std::sync::Once = std::sync::Once::new();
     REGISTERED.call_once(|| {
         if !crate::sys::register_fork_handlers(before_fork, after_fork) {
-            eprintln!("mod-alloc: could not register fork handlers; a child forked during heap profiling may hang");
+            stderr_line(format_args!("mod-alloc: could not register fork handlers; a child forked during heap profiling may hang"));
         }
     });
 }
@@ -889,10 +890,10 @@ pub(crate) fn stop() -> Option<Profile> {
     });
     let session = session?;
     if session.accounting.lost_events > 0 {
-        eprintln!(
+        stderr_line(format_args!(
             "mod-alloc: {} allocator events were not recorded: the heap profiler's tables could not grow",
             session.accounting.lost_events
-        );
+        ));
     }
     Some(session.profile(end, &lifetimes))
 }

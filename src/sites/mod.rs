@@ -48,6 +48,7 @@ mod primitive;
 mod table;
 mod threads;
 
+use crate::diagnostics::stderr_line;
 use core::ptr;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize};
@@ -286,7 +287,7 @@ fn create_table(control: &mut Control) -> Option<&'static Table> {
     control.table_tried = true;
     let setting = config::parse_buckets(std::env::var_os(config::BUCKETS_VAR).as_deref());
     if let Some(warning) = &setting.warning {
-        eprintln!("{warning}");
+        stderr_line(format_args!("{warning}"));
     }
     let table = Table::new(setting.buckets)?;
     let layout = Layout::new::<Table>();
