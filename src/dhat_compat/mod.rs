@@ -315,6 +315,7 @@ impl ProfilerBuilder {
                 panic_static("dhat: creating a profiler while a profiler is already running");
             }
             if heap::start(mode, self.trim_backtraces) {
+                state::prepare_for_fork();
                 break;
             }
             // A profiler dropped on another thread is between marking the phase `Ready` and

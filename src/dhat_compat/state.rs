@@ -1,18 +1,18 @@
 //! The profiler's global state machine and the "finish" step (summary and file).
 //!
 //! dhat keeps one process-wide phase: Ready, Running or PostAssert (a dhat assertion has
-//! failed and its output is already written). Here it lives behind a std `Mutex` that only
-//! user-facing calls take; the allocator never looks at it, it consults `crate::heap` alone.
-//! No panic is raised while the lock is held, so the mutex is never poisoned by our own
-//! messages; a poisoned lock is still recovered, since the phase is always left consistent.
+//! failed and its output is already written). Here it lives behind the heap profiler's spin
+//! lock, which only user-facing calls take, each for a few steps; the allocator never looks
+//! at it, it consults `crate::heap` alone. Like the heap's locks it is held across `fork()`
+//! (see [`prepare_for_fork`]), so a child never inherits it held by a thread that is gone.
 
-use crate::diagnostics::stderr_line;
 use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Once;
 use std::time::Instant;
 
-use crate::heap::{self, Mode, Profile};
+use crate::diagnostics::stderr_line;
+use crate::heap::{self, Mode, Profile, SpinGuard, SpinLock};
 use crate::report::{self, Layout};
 
 /// How a running profiler was configured.
@@ -33,12 +33,39 @@ pub(super) enum Phase {
     PostAssert,
 }
 
-static PHASE: Mutex<Phase> = Mutex::new(Phase::Ready);
+static PHASE: SpinLock<Phase> = SpinLock::new(Phase::Ready);
 
-pub(super) fn lock() -> MutexGuard<'static, Phase> {
-    PHASE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+pub(super) fn lock() -> SpinGuard<'static, Phase> {
+    PHASE.lock()
+}
+
+/// Registers the phase lock's fork handlers, once per process. Call it after `heap::start`,
+/// which registers the heap profiler's: `pthread_atfork` runs prepare handlers in the
+/// reverse order of registration and the others in order, so a fork takes the phase lock
+/// before the heap's session lock and gives it back after. That is the order every other
+/// path takes them in (`HeapStats::get` holds the phase while it waits for the session).
+pub(super) fn prepare_for_fork() {
+    static REGISTERED: Once = Once::new();
+    REGISTERED.call_once(|| {
+        if !crate::sys::register_fork_handlers(phase_before_fork, phase_after_fork) {
+            stderr_line(format_args!(
+                "mod-alloc: could not register fork handlers; a child forked while a dhat \
+                 profiler runs may hang"
+            ));
+        }
+    });
+}
+
+unsafe extern "C" fn phase_before_fork() {
+    // SAFETY: `phase_after_fork` releases it once in each process, on this thread, and
+    // nothing reads the phase in between (the forking thread is inside `fork`).
+    unsafe { PHASE.lock_for_fork() }
+}
+
+unsafe extern "C" fn phase_after_fork() {
+    // SAFETY: taken by `phase_before_fork` on this thread (in a child, on the thread that
+    // forked, which is this one) just before the fork.
+    unsafe { PHASE.force_unlock() }
 }
 
 thread_local! {

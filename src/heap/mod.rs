@@ -61,7 +61,7 @@ use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use crate::thread_state::{self, Suspended};
 use clock::{Origin, TickRate};
 use live::LiveBlock;
-use lock::{SpinGuard, SpinLock};
+pub(crate) use lock::{SpinGuard, SpinLock};
 use points::{hash_frames, Accounting};
 use sysvec::SysVec;
 use thread::{PointCache, SessionInfo, ThreadData, ThreadHeap};
