@@ -342,13 +342,14 @@ impl Accounting {
         self.heap.total_blocks += batch.total_blocks;
     }
 
-    /// An ad hoc event of `weight` units at `point`.
+    /// An ad hoc event of `weight` units at `point`. The weights are the caller's, so the
+    /// unit sums saturate at `u64::MAX` rather than wrap (or, with overflow checks, panic).
     pub(crate) fn ad_hoc(&mut self, point: u32, weight: usize) {
         self.ad_hoc.total_events += 1;
-        self.ad_hoc.total_units += weight as u64;
+        self.ad_hoc.total_units = self.ad_hoc.total_units.saturating_add(weight as u64);
         let state = &mut self.points.as_mut_slice()[point as usize];
         state.total_blocks += 1;
-        state.total_bytes += weight as u64;
+        state.total_bytes = state.total_bytes.saturating_add(weight as u64);
     }
 
     /// A point's figures at the global peak (dhat's `gb`/`gbk`).
@@ -433,6 +434,20 @@ mod tests {
             h.max_blocks,
             h.max_bytes,
         )
+    }
+
+    #[test]
+    fn ad_hoc_units_saturate() {
+        let mut a = Accounting::new();
+        let x = site(&mut a, &[1]);
+        a.ad_hoc(x, usize::MAX);
+        a.ad_hoc(x, usize::MAX);
+        a.ad_hoc(x, 3);
+        assert_eq!(a.ad_hoc.total_events, 3);
+        let most = (usize::MAX as u64).saturating_mul(2);
+        assert_eq!(a.ad_hoc.total_units, most);
+        assert_eq!(a.point(x).total_bytes, most);
+        assert_eq!(a.point(x).total_blocks, 3);
     }
 
     #[test]
