@@ -86,10 +86,17 @@ leg_frame_pointers() {
     MOD_ALLOC_EXPECT_FRAME_POINTERS=missing RUSTFLAGS="-C force-frame-pointers=no" \
         CARGO_TARGET_DIR="$target_root/no-frame-pointers" \
         cargo test -q --release -p mod-alloc --features backtraces --test reliability_no_frame_pointers
-    step "the same test built with frame pointers: they are found"
+    step "a heap profile built without frame pointers: its summary says so"
+    MOD_ALLOC_EXPECT_FRAME_POINTERS=missing RUSTFLAGS="-C force-frame-pointers=no" \
+        CARGO_TARGET_DIR="$target_root/no-frame-pointers" \
+        cargo test -q --release -p mod-alloc --features dhat-compat --test dhat_no_frame_pointers
+    step "the same tests built with frame pointers: they are found"
     MOD_ALLOC_EXPECT_FRAME_POINTERS=present RUSTFLAGS="-C force-frame-pointers=yes" \
         CARGO_TARGET_DIR="$target_root/frame-pointers-release-bt" \
         cargo test -q --release -p mod-alloc --features backtraces --test reliability_no_frame_pointers
+    MOD_ALLOC_EXPECT_FRAME_POINTERS=present RUSTFLAGS="-C force-frame-pointers=yes" \
+        CARGO_TARGET_DIR="$target_root/frame-pointers-release-bt" \
+        cargo test -q --release -p mod-alloc --features dhat-compat --test dhat_no_frame_pointers
     if [ "$(uname -m)" = x86_64 ]; then
         step "build.rs warns about backtraces without frame pointers on x86_64, and only then"
         local dir="$target_root/build-warning" flag log warned

@@ -45,15 +45,26 @@ pub(crate) fn document_for(profile: &Profile) -> DhatDocument {
     document_and_notes(profile).0
 }
 
-/// [`document_for`], and one line for each module whose frames could not be named at all (a
-/// stripped binary, say), for the end-of-profile summary to print. Modules that were named
-/// without file and line (compressed debug sections, as in Debian's separate debug files for
-/// the C library) are not worth a line there: their frames still read like dhat's.
+/// [`document_for`], and the lines for the end-of-profile summary to print after dhat's: one
+/// for each module whose frames could not be named at all (a stripped binary, say), and one
+/// if the build lacks frame pointers, which leaves every call stack short or empty. Modules
+/// that were named without file and line (compressed debug sections, as in Debian's separate
+/// debug files for the C library) are not worth a line there: their frames still read like
+/// dhat's.
 pub(crate) fn document_and_notes(profile: &Profile) -> (DhatDocument, Vec<String>) {
     let mut symbolizer = crate::symbolize::Symbolizer::new();
     let document = build_document(profile, &mut symbolizer, command_line(), std::process::id());
-    (document, symbolizer.unnamed_module_notes().to_vec())
+    let mut notes = symbolizer.unnamed_module_notes().to_vec();
+    if crate::walk::frame_pointers_look_missing() {
+        notes.push(MISSING_FRAME_POINTERS.to_owned());
+    }
+    (document, notes)
 }
+
+/// The note for a build without frame pointers.
+const MISSING_FRAME_POINTERS: &str = "mod-alloc: frame pointers look missing from this build, \
+     so call stacks are short or empty; build with RUSTFLAGS=\"-C force-frame-pointers=yes\" \
+     (x86_64 and aarch64 only)";
 
 /// Creates (or truncates) `path` and writes `document` in the file layout.
 pub(crate) fn write_document_file(document: &DhatDocument, path: &Path) -> io::Result<()> {
