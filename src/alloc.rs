@@ -26,7 +26,8 @@ use crate::thread_state;
 ///
 /// `heap_wants` is false for a realloc of a block the heap profiler already tracks (it keeps
 /// its original program point). The walk runs whenever a tier is on, even for a thread whose
-/// events are suspended: the walker calibrates its skip from those nested calls.
+/// events are suspended: the walker calibrates its skip from the probe allocations a
+/// profiler's start makes with its thread suspended.
 #[cfg(feature = "backtraces")]
 #[inline(always)]
 fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
@@ -178,10 +179,9 @@ impl<A> ModAlloc<A> {
 
 // SAFETY: every method forwards to `A` with the caller's arguments unchanged and returns
 // `A`'s result unchanged, so `A`'s implementation of the `GlobalAlloc` contract carries over.
-// The bookkeeping never unwinds. Its own memory comes from `System`, except the walker's
-// one-time calibration, which allocates through the global allocator with the thread's
-// recording suspended (and a flag that keeps it from calibrating again), so those nested
-// calls record nothing.
+// The bookkeeping never unwinds, and its own memory comes from `System`: nothing here
+// allocates through the global allocator (the walker calibrates in a profiler's start, in
+// user code; see `walk`).
 unsafe impl<A: GlobalAlloc> GlobalAlloc for ModAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {

@@ -64,8 +64,10 @@
 //!
 //! - The counters take no lock and allocate nothing.
 //! - With `backtraces`, the stack walk and the call-site table are lock-free too. The walker
-//!   calibrates itself once per process with a few allocations of its own, made with the
-//!   thread's recording suspended, so they are neither counted nor walked.
+//!   calibrates itself once per process, when the first profiler starts, with a few
+//!   allocations of its own made from the profiler's start with the thread's recording
+//!   suspended, so they are neither counted nor walked; the allocator itself never allocates
+//!   through the global allocator.
 //! - With `dhat-compat`, a thread records heap events under a lock that only it takes on the
 //!   common path; a process-wide lock is taken for rare work (see `MIGRATING_FROM_DHAT.md`).
 //!   No lock is held across the stack walk or the inner allocator, and the profiler's tables

@@ -77,10 +77,13 @@ impl Profiler {
     }
 
     fn open(#[cfg(feature = "backtraces")] frames: usize) -> Profiler {
-        // First, so that its own work (reading `MOD_ALLOC_BUCKETS`, done with this thread's
-        // recording suspended) happens before the window's baseline.
+        // First, so that its own work (reading `MOD_ALLOC_BUCKETS`, and calibrating the walk
+        // once per process, both with this thread's recording suspended) happens before the
+        // window's baseline.
         #[cfg(feature = "backtraces")]
         let call_sites = crate::sites::Session::start(frames);
+        #[cfg(feature = "backtraces")]
+        crate::walk::calibrate_from_user_code();
         thread_state::publish_pending();
         let (register, start_level) = match Register::claim() {
             Some((register, start_level)) => (Some(register), start_level),

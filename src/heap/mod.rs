@@ -769,7 +769,7 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
     });
     let mut stack = SysVec::new();
     let _ = stack.extend_from_slice(start_frames);
-    with_shared(|shared| {
+    let started = with_shared(|shared| {
         if shared.session.is_some() {
             return false;
         }
@@ -794,7 +794,13 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
             Ordering::Relaxed,
         );
         true
-    })
+    });
+    if started {
+        // Capture is on now, so the probes' allocations reach the walker; the calling
+        // thread's events are suspended while they run, so the session sees none of them.
+        crate::walk::calibrate_from_user_code();
+    }
+    started
 }
 
 /// Current heap figures of the running session (zeros if none).

@@ -79,14 +79,21 @@
 //! caller's frame. A fixed skip count would drop the caller in one case or keep the shim in
 //! the other, so the walker skips by address instead:
 //!
-//! - Once per process, on the first capture, it calibrates: with this thread's events
-//!   suspended (`thread_state::Suspended`), `#[inline(never)]` probe functions allocate,
-//!   allocate zeroed and reallocate through `std::alloc`. The nested capture inside each probe allocation walks the raw
-//!   stack, finds the first return address into the probe, and remembers every return address
-//!   before it: these are return addresses inside the allocator's own code (`capture`'s
-//!   callers, the shims, the `GlobalAlloc` methods).
+//! - Once per process, when the first profiler that captures starts, it calibrates
+//!   ([`calibrate_from_user_code`]): with this thread's events suspended
+//!   (`thread_state::Suspended`), `#[inline(never)]` probe functions allocate, allocate
+//!   zeroed and reallocate through `std::alloc`. The capture inside each probe allocation
+//!   walks the raw stack, finds the first return address into the probe, and remembers every
+//!   return address before it: these are return addresses inside the allocator's own code
+//!   (`capture`'s callers, the shims, the `GlobalAlloc` methods).
 //! - Every later capture drops leading return addresses that are among those remembered, and
 //!   keeps everything from the first one that is not.
+//!
+//! Calibration runs in the profiler's start, in user code, never inside an allocation: the
+//! allocator never allocates through the global allocator itself, so a global allocator that
+//! wraps `ModAlloc` behind a lock of its own is never re-entered. A capture that another
+//! thread makes while the first profiler is still starting skips only what has been learned
+//! so far; its frames are kept, and the allocator's are trimmed by name at report time.
 //!
 //! A remembered address is an exact return address inside allocator code, so a user frame is
 //! never dropped: the immediate caller is never lost, whatever was inlined. If a shim path was
@@ -183,20 +190,16 @@ pub(crate) const DEFAULT_FRAMES: usize = 16;
 /// `frames.len()` and at most [`MAX_FRAMES`] entries).
 ///
 /// Call it from inside a `GlobalAlloc` method, on every allocation that is to be recorded. It
-/// never locks or panics. The first call in the process calibrates the skip (see the module
-/// docs): it allocates and frees three small blocks through the global allocator with the
-/// thread's events suspended, and the nested captures those make return 0 frames while
-/// [`calibrating`] is true.
+/// never locks, allocates or panics. Inside a calibration probe's allocation (see
+/// [`calibrate_from_user_code`]) it learns the allocator's return addresses and returns 0
+/// frames.
 #[inline(never)]
 pub(crate) fn capture(frames: &mut [MaybeUninit<usize>]) -> &[usize] {
     // One load decides the common case: calibrated and no observer installed.
     let mode = MODE.load(Ordering::Acquire);
-    if mode & UNCALIBRATED != 0 {
-        if calibrating() {
-            learn_from_probe();
-            return &[];
-        }
-        calibrate();
+    if mode & UNCALIBRATED != 0 && calibrating() {
+        learn_from_probe();
+        return &[];
     }
     let written = walk_from_here(frames, is_allocator_return);
     // SAFETY: the walk initialised the first `written` slots.
@@ -370,10 +373,19 @@ pub(crate) fn calibrating() -> bool {
         .unwrap_or(false)
 }
 
+/// Calibrates the skip (see the module docs) unless that is done. Call it from user code,
+/// never from inside the allocator, right after turning capture on: the probes' allocations
+/// must reach [`capture`], so the tier that asked must already be capturing.
+pub(crate) fn calibrate_from_user_code() {
+    if MODE.load(Ordering::Acquire) & UNCALIBRATED != 0 {
+        calibrate();
+    }
+}
+
 /// Runs the calibration probes (see the module docs): one attempt per call, and at most
-/// [`CALIBRATION_ATTEMPTS`] in the process. Another thread that captures while an attempt
-/// runs starts the next attempt on its own stack (so up to three can run at once), and its
-/// captures skip only what has been learned so far; their frames are kept, never lost.
+/// [`CALIBRATION_ATTEMPTS`] in the process (an attempt that learns nothing, because the
+/// global allocator is not `ModAlloc`, say, leaves the next profiler's start to try again).
+/// Two profilers starting at once may run an attempt each, on their own stacks.
 #[cold]
 #[inline(never)]
 fn calibrate() {

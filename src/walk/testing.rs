@@ -78,6 +78,12 @@ pub fn allocate_in_library_address() -> usize {
     allocate_in_library as unsafe fn(std::alloc::Layout) -> *mut u8 as usize
 }
 
+/// Calibrates the walker's skip, as a profiler's start does; the calling thread's
+/// allocations must reach `capture_for_tests` (or the crate's own allocator) meanwhile.
+pub fn calibrate() {
+    super::calibrate_from_user_code();
+}
+
 /// How many allocator return addresses calibration has learned.
 pub fn learned_allocator_returns() -> usize {
     super::LEARNED.len()
