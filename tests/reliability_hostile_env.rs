@@ -36,7 +36,12 @@ fn child() {
 fn parse_child(stdout: &str) -> Option<(u64, u64)> {
     let line = stdout.lines().find(|line| line.contains("slots="))?;
     let value = |key: &str| -> Option<u64> {
-        line.split(key).nth(1)?.split_whitespace().next()?.parse().ok()
+        line.split(key)
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
     };
     Some((value("slots=")?, value("events=")?))
 }
