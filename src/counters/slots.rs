@@ -247,6 +247,24 @@ mod tests {
     }
 
     #[test]
+    fn each_threads_slot_has_its_cache_lines_to_itself() {
+        // Two threads' slots must never share the unit of false sharing (128 bytes on
+        // x86_64 and aarch64): that is what lets the counters scale with threads.
+        let line = if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+            128
+        } else {
+            64
+        };
+        assert_eq!(core::mem::align_of::<CachePadded<Slot>>(), line);
+        assert_eq!(core::mem::size_of::<CachePadded<Slot>>() % line, 0);
+        let (a, b) = (acquire().expect("slot"), acquire().expect("slot"));
+        let (a_at, b_at) = (a as *const _ as usize, b as *const _ as usize);
+        assert!(a_at.abs_diff(b_at) >= line, "{a_at:#x} and {b_at:#x}");
+        release(a);
+        release(b);
+    }
+
+    #[test]
     fn counts_subtract_back_to_zero() {
         let a = Counts {
             allocs: 3,
