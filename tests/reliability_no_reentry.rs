@@ -24,7 +24,9 @@ static REENTRIES: AtomicUsize = AtomicUsize::new(0);
 
 impl Guarded {
     fn enter<R>(&self, call: impl FnOnce(&ModAlloc) -> R) -> R {
-        let nested = INSIDE.try_with(|inside| inside.replace(true)).unwrap_or(false);
+        let nested = INSIDE
+            .try_with(|inside| inside.replace(true))
+            .unwrap_or(false);
         if nested {
             REENTRIES.fetch_add(1, Ordering::Relaxed);
         }

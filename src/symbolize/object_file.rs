@@ -14,9 +14,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 use addr2line::gimli;
 use addr2line::gimli::Section as _;
+use addr2line::LookupContinuation as _;
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
 use super::debug_files;
@@ -98,6 +100,8 @@ pub(crate) struct ObjectDebug {
     /// addresses); 0 for ELF and Mach-O.
     pub(crate) image_base: u64,
     dwarf: Option<DwarfContext>,
+    /// After `dwarf`, whose context keeps the split units it was given: dropped after it.
+    split_units: SplitUnits,
     symbols: SymbolTable,
     /// Whether the file (or its debug file) has a full symbol table, not just the dynamic
     /// one: a stripped binary has only the latter.
@@ -185,6 +189,7 @@ impl ObjectDebug {
         Some(ObjectDebug {
             image_base,
             dwarf,
+            split_units: SplitUnits::default(),
             symbols,
             full_symbol_table,
             pdb,
@@ -201,6 +206,7 @@ impl ObjectDebug {
         Some(ObjectDebug {
             image_base: 0,
             dwarf: None,
+            split_units: SplitUnits::default(),
             symbols: SymbolTable::default(),
             full_symbol_table: false,
             pdb: Some(pdb),
@@ -230,7 +236,12 @@ impl ObjectDebug {
             }
         }
         let mut frames = match (&self.dwarf, &self.debug_map) {
-            (Some(dwarf), _) => dwarf_frames(&dwarf.context, address, &self.names),
+            (Some(dwarf), _) => dwarf_frames(
+                &dwarf.context,
+                address,
+                &self.names,
+                Some(&self.split_units),
+            ),
             (None, Some(debug_map)) => debug_map.frames(address, &self.names),
             (None, None) => Vec::new(),
         };
@@ -259,11 +270,14 @@ impl ObjectDebug {
     }
 }
 
-/// The frames `addr2line` finds at `address`, innermost first.
+/// The frames `addr2line` finds at `address`, innermost first. A unit whose debug
+/// information is split into a `.dwo` file is completed from it through `split_units` (see
+/// [`SplitUnits`]); without them, it is used as its skeleton tells it.
 fn dwarf_frames(
     context: &addr2line::Context<Reader>,
     address: u64,
     names: &NameCache,
+    split_units: Option<&SplitUnits>,
 ) -> Vec<Symbol> {
     let mut frames = Vec::new();
     // `addr2line` probes the range `address..address + 1`, which overflows at the top
@@ -271,7 +285,16 @@ fn dwarf_frames(
     if address == u64::MAX {
         return frames;
     }
-    let Ok(mut iter) = context.find_frames(address).skip_all_loads() else {
+    let mut lookup = context.find_frames(address);
+    let found = loop {
+        match lookup {
+            addr2line::LookupResult::Output(found) => break found,
+            addr2line::LookupResult::Load { load, continuation } => {
+                lookup = continuation.resume(split_units.and_then(|units| units.load(&load)));
+            }
+        }
+    };
+    let Ok(mut iter) = found else {
         return frames;
     };
     while let Ok(Some(frame)) = iter.next() {
@@ -388,6 +411,90 @@ fn load_dwarf(file: &object::File<'static>) -> Option<DwarfContext> {
     }
     let context = addr2line::Context::from_dwarf(dwarf).ok()?;
     Some(DwarfContext { context, decoded })
+}
+
+/// Split DWARF units, loaded the first time a lookup needs one.
+///
+/// With `-C split-debuginfo=unpacked` (or `-gsplit-dwarf` in C), the executable keeps only a
+/// skeleton of each unit, with its line table, and the rest (function names, inlined calls)
+/// goes to a `.dwo` file named by the skeleton, relative to the unit's compilation
+/// directory. A lookup that meets a skeleton asks for that file; without it, the outer
+/// function would get the line of whatever code was inlined into it. The files are mapped
+/// like the module's own and kept for as long as the module's parse. A `.dwp` package, or a
+/// `.dwo` that is missing or does not parse, leaves the unit as its skeleton tells it.
+#[derive(Default)]
+struct SplitUnits {
+    /// By path: the unit's DWARF, or `None` for a file that could not be used. Declared
+    /// before `files`, so it is dropped first: it borrows them.
+    loaded: RefCell<HashMap<PathBuf, Option<Arc<gimli::Dwarf<Reader>>>>>,
+    /// The mapped `.dwo` files.
+    files: RefCell<Vec<Mapping>>,
+}
+
+impl SplitUnits {
+    /// The split unit `load` asks for, made ready for `addr2line` (`make_dwo`).
+    fn load(&self, load: &addr2line::SplitDwarfLoad<Reader>) -> Option<Arc<gimli::Dwarf<Reader>>> {
+        let path = split_unit_path(load)?;
+        if let Some(known) = self.loaded.borrow().get(&path) {
+            return known.clone();
+        }
+        let dwarf = self.open(&path).map(|mut dwarf| {
+            dwarf.make_dwo(&load.parent);
+            Arc::new(dwarf)
+        });
+        self.loaded.borrow_mut().insert(path, dwarf.clone());
+        dwarf
+    }
+
+    fn open(&self, path: &Path) -> Option<gimli::Dwarf<Reader>> {
+        let mapping = Mapping::open(path).ok()?;
+        // SAFETY: the mapping goes into `self.files` before anything borrowing it is used,
+        // and `self.files` outlives every borrower (see the field order above).
+        let bytes = unsafe { detach(&mapping) };
+        self.files.borrow_mut().push(mapping);
+        let file = object::File::parse(bytes).ok()?;
+        let endian = if file.is_little_endian() {
+            gimli::RunTimeEndian::Little
+        } else {
+            gimli::RunTimeEndian::Big
+        };
+        let dwarf = gimli::Dwarf::load(|id| -> Result<Reader, gimli::Error> {
+            // Sections are read in place only: a compressed one reads as empty.
+            let data = id
+                .dwo_name()
+                .and_then(|name| file.section_by_name(name))
+                .and_then(|section| match section.uncompressed_data() {
+                    Ok(Cow::Borrowed(data)) => Some(data),
+                    _ => None,
+                })
+                .unwrap_or(&[]);
+            Ok(gimli::EndianSlice::new(data, endian))
+        })
+        .ok()?;
+        (!dwarf.debug_info.reader().is_empty()).then_some(dwarf)
+    }
+}
+
+/// Where a split unit's `.dwo` file is: its path, under the unit's compilation directory
+/// unless absolute. `None` for a unit that names no file, or a name that is not UTF-8 on a
+/// system whose paths are not bytes.
+fn split_unit_path(load: &addr2line::SplitDwarfLoad<Reader>) -> Option<PathBuf> {
+    let path = path_from_bytes(load.path?.slice())?;
+    match load.comp_dir {
+        Some(dir) if path.is_relative() => Some(path_from_bytes(dir.slice())?.join(path)),
+        _ => Some(path),
+    }
+}
+
+#[cfg(unix)]
+fn path_from_bytes(bytes: &[u8]) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: &[u8]) -> Option<PathBuf> {
+    std::str::from_utf8(bytes).ok().map(PathBuf::from)
 }
 
 /// Function symbols sorted by address: ELF `.symtab` (or `.dynsym` when stripped),
@@ -570,7 +677,8 @@ impl DebugMap {
         let Some(object_address) = symbol_address.checked_add(address - start) else {
             return Vec::new();
         };
-        dwarf_frames(&map_object.dwarf.context, object_address, names)
+        // A debug map's object files are whole units, never split ones.
+        dwarf_frames(&map_object.dwarf.context, object_address, names, None)
     }
 }
 

@@ -1,0 +1,138 @@
+//! Split DWARF (`-C split-debuginfo=unpacked`): the executable keeps skeleton units and line
+//! tables, and each unit's full debug information lives in a `.dwo` file beside it. A
+//! fixture built that way must resolve as one built without it: the function inlined into
+//! `split_outer` comes back as an inlined frame, with the fixture's file and lines. Without
+//! the `.dwo` files the inlined frame is lost, and the outer function gets the inlined
+//! code's line.
+#![cfg(all(feature = "symbolicate", target_os = "linux"))]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mod_alloc::{ModAlloc, Symbolizer};
+use object::{Object, ObjectSymbol};
+
+#[global_allocator]
+static GLOBAL: ModAlloc = ModAlloc::new();
+
+const FIXTURE: &str = r#"
+#[inline(always)]
+fn inner_step(x: u64) -> u64 {
+    x.wrapping_mul(7).rotate_left(3) ^ 0x55
+}
+
+#[inline(never)]
+#[no_mangle]
+pub fn split_outer(x: u64) -> u64 {
+    let a = inner_step(x);
+    std::hint::black_box(a).wrapping_add(1)
+}
+
+fn main() {
+    println!("{}", split_outer(std::hint::black_box(3)));
+}
+"#;
+
+/// Builds the fixture into a fresh directory with `split` as `-C split-debuginfo`.
+fn build(split: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mod-alloc-split-dwarf-{split}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("fixture.rs");
+    std::fs::write(&source, FIXTURE).unwrap();
+    let exe = dir.join("fixture");
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = Command::new(rustc)
+        .args([
+            "--edition",
+            "2021",
+            "-C",
+            "opt-level=1",
+            "-C",
+            "debuginfo=2",
+        ])
+        .arg("-C")
+        .arg(format!("split-debuginfo={split}"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(&source)
+        .current_dir(&dir)
+        .output()
+        .expect("run rustc");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    exe
+}
+
+/// `split_outer`'s address range in `exe`.
+fn outer_range(exe: &Path) -> std::ops::Range<u64> {
+    let bytes = std::fs::read(exe).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let symbol = file
+        .symbols()
+        .find(|symbol| symbol.name() == Ok("split_outer"))
+        .expect("split_outer in the symbol table");
+    assert!(symbol.size() > 0);
+    symbol.address()..symbol.address() + symbol.size()
+}
+
+/// Every distinct frame chain found in `split_outer`, as `function (file:line)` lists.
+fn chains(exe: &Path) -> Vec<Vec<String>> {
+    let mut symbolizer = Symbolizer::new();
+    let mut chains: Vec<Vec<String>> = Vec::new();
+    for address in outer_range(exe) {
+        let chain: Vec<String> = symbolizer
+            .resolve_in_file(exe, address)
+            .iter()
+            .map(|frame| {
+                let file = frame.file.as_deref().unwrap_or("?");
+                let file = Path::new(file).file_name().unwrap().to_string_lossy();
+                format!(
+                    "{} ({file}:{})",
+                    frame.function.as_deref().unwrap_or("?"),
+                    frame.line.unwrap_or(0)
+                )
+            })
+            .collect();
+        if !chains.contains(&chain) {
+            chains.push(chain);
+        }
+    }
+    chains
+}
+
+#[test]
+fn split_units_resolve_like_the_packed_build() {
+    let packed = build("off");
+    let split = build("unpacked");
+    let dwo_files = std::fs::read_dir(split.parent().unwrap())
+        .unwrap()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "dwo"))
+        })
+        .count();
+    assert!(dwo_files > 0, "rustc wrote no .dwo file");
+
+    let expected = chains(&packed);
+    let inlined = vec![
+        "fixture::inner_step (fixture.rs:4)".to_owned(),
+        "split_outer (fixture.rs:10)".to_owned(),
+    ];
+    assert!(
+        expected.contains(&inlined),
+        "the packed build shows the inlined call: {expected:#?}"
+    );
+    assert_eq!(chains(&split), expected);
+
+    for exe in [packed, split] {
+        let _ = std::fs::remove_dir_all(exe.parent().unwrap());
+    }
+}
