@@ -89,6 +89,8 @@ mod callsite;
 #[cfg(feature = "backtraces")]
 mod diagnostics;
 #[cfg(feature = "backtraces")]
+mod fork_lock;
+#[cfg(feature = "backtraces")]
 mod sites;
 #[cfg(feature = "backtraces")]
 mod walk;

@@ -53,7 +53,7 @@ use core::ptr;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 
 use crate::callsite::{CallSite, CallSiteReport};
 use crate::thread_state::Suspended;
@@ -104,23 +104,23 @@ impl Control {
     }
 }
 
-static CONTROL: Mutex<Control> = Mutex::new(Control {
-    depths: [0; MAX_FRAMES + 1],
-    table_tried: false,
-    baseline: EventFigures {
-        events: 0,
-        frames: 0,
-        zero_frames: 0,
-        unplaced: 0,
-        busy: 0,
-    },
-});
+crate::fork_lock::fork_safe_mutex! {
+    static CONTROL: Control = Control {
+        depths: [0; MAX_FRAMES + 1],
+        table_tried: false,
+        baseline: EventFigures {
+            events: 0,
+            frames: 0,
+            zero_frames: 0,
+            unplaced: 0,
+            busy: 0,
+        },
+    };
+}
 
 fn control() -> MutexGuard<'static, Control> {
     // Nothing panics while holding the lock, but a poisoned lock still holds sound data.
-    CONTROL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    CONTROL.lock()
 }
 
 /// Whether call-site capture is on.

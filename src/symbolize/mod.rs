@@ -71,7 +71,6 @@ mod pdb_file;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use crate::thread_state::Suspended;
 
@@ -103,9 +102,11 @@ impl Symbol {
     }
 }
 
-/// The process-wide cache of parsed object files, keyed by path. `None` marks a file that
-/// could not be read or parsed, so it is not retried.
-static OBJECT_CACHE: Mutex<Vec<CacheEntry>> = Mutex::new(Vec::new());
+crate::fork_lock::fork_safe_mutex! {
+    /// The process-wide cache of parsed object files, keyed by path. `None` marks a file
+    /// that could not be read or parsed, so it is not retried.
+    static OBJECT_CACHE: Vec<CacheEntry> = Vec::new();
+}
 
 /// A cached parse: the file, how it was read, and the result.
 type CacheEntry = (PathBuf, FileKind, Option<ObjectDebug>);
@@ -385,9 +386,7 @@ impl Outcome {
 }
 
 fn lock_cache() -> std::sync::MutexGuard<'static, Vec<CacheEntry>> {
-    OBJECT_CACHE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    OBJECT_CACHE.lock()
 }
 
 /// Runs `f` on the cached parse of the file at `source`, parsing it first if needed. `named`

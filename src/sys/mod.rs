@@ -10,8 +10,8 @@
 //! - [`register_thread_exit`]: run a callback with a pointer when the calling thread exits,
 //!   without using a `thread_local!` destructor (a global allocator must not register those).
 //! - [`register_fork_handlers`]: hooks around `fork()` (POSIX `pthread_atfork`; nothing
-//!   elsewhere), so the heap profiler's lock is never inherited held by a thread the child
-//!   does not have.
+//!   elsewhere), so none of the crate's locks is inherited held by a thread the child does
+//!   not have.
 //! - `thread_stack_bounds` (feature `backtraces`): the calling thread's stack as
 //!   `(low, high)`, for the frame-pointer walker's bounds checks.
 //! - `Mapping` (feature `symbolicate`): a file's bytes mapped read-only (`mmap` on 64-bit
@@ -36,7 +36,7 @@ mod imp;
 #[path = "other.rs"]
 mod imp;
 
-#[cfg(feature = "dhat-compat")]
+#[cfg(feature = "backtraces")]
 pub(crate) use imp::register_fork_handlers;
 pub(crate) use imp::register_thread_exit;
 

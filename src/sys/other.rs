@@ -12,7 +12,7 @@ pub(crate) fn register_thread_exit(_callback: ThreadExitFn, _value: *mut u8) -> 
 }
 
 /// No `fork` to prepare for on these targets.
-#[cfg(feature = "dhat-compat")]
+#[cfg(feature = "backtraces")]
 pub(crate) fn register_fork_handlers(
     _before: unsafe extern "C" fn(),
     _after: unsafe extern "C" fn(),

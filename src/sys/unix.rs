@@ -72,7 +72,7 @@ pub(crate) fn register_thread_exit(callback: ThreadExitFn, value: *mut u8) -> bo
     unsafe { pthread_setspecific(key, value.cast_const().cast()) == 0 }
 }
 
-#[cfg(feature = "dhat-compat")]
+#[cfg(feature = "backtraces")]
 extern "C" {
     fn pthread_atfork(
         prepare: Option<unsafe extern "C" fn()>,
@@ -84,7 +84,7 @@ extern "C" {
 /// Runs `before` in the forking thread just before `fork()` and `after` in both the parent
 /// and the child just after it, so a lock taken by `before` is never copied into the child
 /// held by a thread that does not exist there. Returns `false` if the C library refused.
-#[cfg(feature = "dhat-compat")]
+#[cfg(feature = "backtraces")]
 pub(crate) fn register_fork_handlers(
     before: unsafe extern "C" fn(),
     after: unsafe extern "C" fn(),

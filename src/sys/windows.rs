@@ -63,7 +63,7 @@ pub(crate) fn register_thread_exit(callback: ThreadExitFn, value: *mut u8) -> bo
 }
 
 /// Windows has no `fork`: nothing to register.
-#[cfg(feature = "dhat-compat")]
+#[cfg(feature = "backtraces")]
 pub(crate) fn register_fork_handlers(
     _before: unsafe extern "C" fn(),
     _after: unsafe extern "C" fn(),

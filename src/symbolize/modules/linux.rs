@@ -68,8 +68,16 @@ extern "C" {
     ) -> c_int;
 }
 
+crate::fork_lock::fork_safe_mutex! {
+    /// Held while `dl_iterate_phdr` runs. glibc holds the dynamic loader's lock for the
+    /// whole walk and does not take it around `fork()`, so a child forked mid-walk would
+    /// inherit it held, and its own first lookup would hang. A fork waits for this instead.
+    static PHDR_WALK: () = ();
+}
+
 pub(super) fn loaded_modules() -> Vec<LoadedModule> {
     let mut modules: Vec<LoadedModule> = Vec::new();
+    let walking = PHDR_WALK.lock();
     // SAFETY: `collect_module` matches the callback signature, and `data` points at a live
     // Vec that only `collect_module` touches while `dl_iterate_phdr` runs.
     unsafe {
@@ -78,6 +86,7 @@ pub(super) fn loaded_modules() -> Vec<LoadedModule> {
             (&mut modules as *mut Vec<LoadedModule>).cast(),
         );
     }
+    drop(walking);
     let main_executable = std::env::current_exe().ok();
     let running_image = Path::new(RUNNING_IMAGE);
     let running_image = std::fs::metadata(running_image)

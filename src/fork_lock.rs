@@ -1,0 +1,105 @@
+//! Process-wide mutexes that `fork()` never leaves locked in the child.
+//!
+//! A child process has only the thread that forked. If another thread held one of the
+//! crate's mutexes at that moment, the child's copy stays locked forever, and the child's
+//! first profiler start or symbol lookup hangs. Each mutex made with [`fork_safe_mutex!`]
+//! registers fork handlers the first time it is locked: before a fork, the forking thread
+//! takes the mutex (waiting for a holder to finish); after it, in the parent and in the
+//! child, it lets go.
+//!
+//! None of these mutexes is held while waiting for another lock of the crate, so taking
+//! them in the fork handlers, in whatever order the handlers run, cannot deadlock.
+
+use core::cell::UnsafeCell;
+use std::sync::{Mutex, MutexGuard, Once, PoisonError};
+
+/// A `Mutex` held across `fork()`; see the module docs. Declare one with
+/// [`fork_safe_mutex!`].
+pub(crate) struct ForkSafeMutex<T: 'static> {
+    mutex: Mutex<T>,
+    registered: Once,
+    before_fork: unsafe extern "C" fn(),
+    after_fork: unsafe extern "C" fn(),
+    /// The guard taken by `before_fork`, until `after_fork`. Only the thread holding the
+    /// mutex touches it, so the mutex itself guards it.
+    held: UnsafeCell<Option<MutexGuard<'static, T>>>,
+}
+
+// SAFETY: the value is behind `mutex`, and `held` is only read or written by the thread that
+// holds `mutex` (see `hold_for_fork` and `release_after_fork`).
+unsafe impl<T: Send> Sync for ForkSafeMutex<T> {}
+
+impl<T> ForkSafeMutex<T> {
+    /// Used by [`fork_safe_mutex!`], which supplies handlers that name the static.
+    pub(crate) const fn new(
+        value: T,
+        before_fork: unsafe extern "C" fn(),
+        after_fork: unsafe extern "C" fn(),
+    ) -> Self {
+        ForkSafeMutex {
+            mutex: Mutex::new(value),
+            registered: Once::new(),
+            before_fork,
+            after_fork,
+            held: UnsafeCell::new(None),
+        }
+    }
+
+    /// Locks the mutex, registering the fork handlers first if this is the first time. A
+    /// poisoned mutex is taken as it is: its holders leave the value consistent.
+    pub(crate) fn lock(&'static self) -> MutexGuard<'static, T> {
+        self.registered.call_once(|| {
+            // Without handlers (a failed registration) a fork may still hang the child, as
+            // it would have before; nothing else changes.
+            let _ = crate::sys::register_fork_handlers(self.before_fork, self.after_fork);
+        });
+        self.raw_lock()
+    }
+
+    fn raw_lock(&'static self) -> MutexGuard<'static, T> {
+        self.mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The fork's prepare handler.
+    ///
+    /// # Safety
+    ///
+    /// Called only by the fork handlers, on the forking thread, which must not hold the
+    /// mutex already; [`ForkSafeMutex::release_after_fork`] follows on the same thread.
+    pub(crate) unsafe fn hold_for_fork(&'static self) {
+        let guard = self.raw_lock();
+        // SAFETY: this thread holds the mutex, which guards `held`.
+        unsafe { *self.held.get() = Some(guard) };
+    }
+
+    /// The fork's parent and child handler: lets go of the mutex taken before the fork.
+    ///
+    /// # Safety
+    ///
+    /// Called only after [`ForkSafeMutex::hold_for_fork`] on this thread (in a child, the
+    /// thread that forked, which is this one).
+    pub(crate) unsafe fn release_after_fork(&'static self) {
+        // SAFETY: this thread holds the mutex (taken in `hold_for_fork`), which guards
+        // `held`; dropping the guard unlocks it.
+        drop(unsafe { (*self.held.get()).take() });
+    }
+}
+
+/// Declares a `static` [`ForkSafeMutex`], with the fork handlers that name it.
+macro_rules! fork_safe_mutex {
+    ($(#[$meta:meta])* static $name:ident: $value:ty = $init:expr;) => {
+        $(#[$meta])*
+        static $name: $crate::fork_lock::ForkSafeMutex<$value> = {
+            unsafe extern "C" fn before_fork() {
+                // SAFETY: only ever run as this mutex's prepare handler.
+                unsafe { $name.hold_for_fork() }
+            }
+            unsafe extern "C" fn after_fork() {
+                // SAFETY: only ever run as this mutex's parent and child handler.
+                unsafe { $name.release_after_fork() }
+            }
+            $crate::fork_lock::ForkSafeMutex::new($init, before_fork, after_fork)
+        };
+    };
+}
+pub(crate) use fork_safe_mutex;
