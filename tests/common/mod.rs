@@ -144,3 +144,68 @@ pub fn program_point_functions(json: &str) -> Vec<(u64, Vec<String>)> {
         })
         .collect()
 }
+
+/// Forked children with a deadline (Linux), for the tests that fork while other threads hold
+/// the crate's locks: a child that would hang is killed and reported, not waited for.
+#[cfg(target_os = "linux")]
+pub mod fork {
+    use std::time::{Duration, Instant};
+
+    extern "C" {
+        fn fork() -> i32;
+        fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
+        fn kill(pid: i32, signal: i32) -> i32;
+        fn _exit(code: i32) -> !;
+    }
+
+    const WNOHANG: i32 = 1;
+    const SIGKILL: i32 = 9;
+
+    /// How a child ended.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Child {
+        /// Exited with status 0.
+        Passed,
+        /// Exited otherwise, with this wait status.
+        Failed(i32),
+        /// Still running at the deadline; killed.
+        Hung,
+    }
+
+    /// Forks; the child runs `body` and exits with 0 if it returns `true`, 1 otherwise,
+    /// without running the parent's exit handlers. The parent waits up to `deadline`.
+    pub fn run_child(deadline: Duration, body: impl FnOnce() -> bool) -> Child {
+        // SAFETY: the child runs `body` and leaves with `_exit`; callers keep `body` to
+        // allocating, reading profiles and looking up symbols.
+        let pid = unsafe { fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let passed = body();
+            // SAFETY: ends the child at once.
+            unsafe { _exit(if passed { 0 } else { 1 }) }
+        }
+        let start = Instant::now();
+        let mut status = 0;
+        loop {
+            // SAFETY: `pid` is our child and `status` a valid out-pointer.
+            let done = unsafe { waitpid(pid, &mut status, WNOHANG) };
+            assert!(done >= 0, "waitpid failed");
+            if done == pid {
+                return if status == 0 {
+                    Child::Passed
+                } else {
+                    Child::Failed(status)
+                };
+            }
+            if start.elapsed() > deadline {
+                // SAFETY: signals our own child, then reaps it.
+                unsafe {
+                    kill(pid, SIGKILL);
+                    waitpid(pid, &mut status, 0);
+                }
+                return Child::Hung;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
