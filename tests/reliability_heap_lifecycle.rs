@@ -179,32 +179,22 @@ fn panic_unwinds_through_profiled_code() {
 mod fork {
     use std::hint::black_box;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
+    use super::common::fork::{run_child, Child};
     use super::dhat;
 
-    extern "C" {
-        fn fork() -> i32;
-        fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
-        fn kill(pid: i32, signal: i32) -> i32;
-        fn _exit(code: i32) -> !;
-    }
-    const WNOHANG: i32 = 1;
-    const SIGKILL: i32 = 9;
-
     /// The child: allocate through the profiled allocator (which takes the heap profiler's
-    /// lock), check the inherited profile moved by exactly that, and leave with `_exit`.
-    fn child() -> ! {
+    /// lock) and check the inherited profile moved by exactly that.
+    fn child() -> bool {
         let before = dhat::HeapStats::get();
         let v: Vec<u64> = black_box((0..1_000).collect());
         let during = dhat::HeapStats::get();
         drop(v);
         let after = dhat::HeapStats::get();
-        let ok = during.total_bytes - before.total_bytes == 8_000
+        during.total_bytes - before.total_bytes == 8_000
             && during.curr_bytes - before.curr_bytes == 8_000
-            && after.curr_bytes == before.curr_bytes;
-        // SAFETY: ends the child without running the parent's exit handlers.
-        unsafe { _exit(if ok { 0 } else { 1 }) }
+            && after.curr_bytes == before.curr_bytes
     }
 
     /// Forks `rounds` times while another thread allocates and frees as fast as it can, so the
@@ -227,34 +217,11 @@ mod fork {
             std::thread::yield_now();
         }
         for round in 0..rounds {
-            // SAFETY: the child only allocates, reads the profile and calls `_exit`.
-            let pid = unsafe { fork() };
-            assert!(pid >= 0, "fork failed");
-            if pid == 0 {
-                child();
+            let outcome = run_child(Duration::from_secs(20), child);
+            if outcome != Child::Passed {
+                STOP.store(true, Ordering::Relaxed);
+                panic!("forked child {round}: {outcome:?} (wrong figures, crashed or deadlocked)");
             }
-            let mut status = 0;
-            let started = Instant::now();
-            loop {
-                // SAFETY: `pid` is our child; `status` is a valid out-pointer.
-                let done = unsafe { waitpid(pid, &mut status, WNOHANG) };
-                if done == pid {
-                    break;
-                }
-                if started.elapsed() > Duration::from_secs(20) {
-                    // SAFETY: `pid` is our child.
-                    unsafe { kill(pid, SIGKILL) };
-                    // SAFETY: as above; reaps it.
-                    unsafe { waitpid(pid, &mut status, 0) };
-                    STOP.store(true, Ordering::Relaxed);
-                    panic!("forked child {round} hung (deadlocked in the allocator?)");
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            assert_eq!(
-                status, 0,
-                "child {round}: wrong figures or crashed ({status:#x})"
-            );
         }
         STOP.store(true, Ordering::Relaxed);
         assert!(churn.join().unwrap() > 0);
