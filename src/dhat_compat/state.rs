@@ -143,7 +143,9 @@ pub(super) fn finish(session: &Session, output: Output) -> String {
                 Ok(()) => stderr_line(format_args!(
                     "dhat: The data has been saved to {path}, and is viewable with dhat/dh_view.html"
                 )),
-                Err(error) => stderr_line(format_args!("dhat: error: Writing to {path} failed: {error}")),
+                Err(error) => stderr_line(format_args!(
+                    "dhat: error: Writing to {path} failed: {error}"
+                )),
             }
         }
     }

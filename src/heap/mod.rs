@@ -53,11 +53,11 @@ mod points;
 mod sysvec;
 mod thread;
 
-use crate::diagnostics::stderr_line;
 use core::cell::Cell;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
+use crate::diagnostics::stderr_line;
 use crate::thread_state::{self, Suspended};
 use clock::{Origin, TickRate};
 use live::LiveBlock;
@@ -749,7 +749,10 @@ fn prepare_for_fork() {
     static REGISTERED: std::sync::Once = std::sync::Once::new();
     REGISTERED.call_once(|| {
         if !crate::sys::register_fork_handlers(before_fork, after_fork) {
-            stderr_line(format_args!("mod-alloc: could not register fork handlers; a child forked during heap profiling may hang"));
+            stderr_line(format_args!(
+                "mod-alloc: could not register fork handlers; a child forked during heap \
+                 profiling may hang"
+            ));
         }
     });
 }

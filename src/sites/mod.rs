@@ -48,7 +48,6 @@ mod primitive;
 mod table;
 mod threads;
 
-use crate::diagnostics::stderr_line;
 use core::ptr;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize};
@@ -56,6 +55,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::MutexGuard;
 
 use crate::callsite::{CallSite, CallSiteReport};
+use crate::diagnostics::stderr_line;
 use crate::thread_state::Suspended;
 use crate::walk::{DEFAULT_FRAMES, MAX_FRAMES};
 
