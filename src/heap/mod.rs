@@ -798,9 +798,11 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
         );
         true
     });
-    if started {
+    if started && mode == Mode::Heap {
         // Capture is on now, so the probes' allocations reach the walker; the calling
         // thread's events are suspended while they run, so the session sees none of them.
+        // Ad hoc mode captures no allocations: its probes would reach no walk, learn
+        // nothing, and use up one of the process's calibration attempts.
         crate::walk::calibrate_from_user_code();
     }
     started
