@@ -35,14 +35,19 @@ fn main() {
 
 /// Builds the fixture into a fresh directory with `split` as `-C split-debuginfo`.
 fn build(split: &str) -> PathBuf {
+    build_source(split, split, FIXTURE)
+}
+
+/// Builds `source` into a fresh directory named after `tag`.
+fn build_source(tag: &str, split: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
-        "mod-alloc-split-dwarf-{split}-{}",
+        "mod-alloc-split-dwarf-{tag}-{}",
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let source = dir.join("fixture.rs");
-    std::fs::write(&source, FIXTURE).unwrap();
+    std::fs::write(&source, text).unwrap();
     let exe = dir.join("fixture");
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let output = Command::new(rustc)
@@ -133,6 +138,42 @@ fn split_units_resolve_like_the_packed_build() {
     assert_eq!(chains(&split), expected);
 
     for exe in [packed, split] {
+        let _ = std::fs::remove_dir_all(exe.parent().unwrap());
+    }
+}
+
+/// The `.dwo` files beside `exe`.
+fn dwo_files(exe: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(exe.parent().unwrap())
+        .unwrap()
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|x| x == "dwo"))
+        .collect()
+}
+
+/// A `.dwo` left from another build (another unit, another id) is not read: the lookup
+/// falls back to the skeleton rather than naming the other build's functions.
+#[test]
+fn a_stale_split_unit_is_not_used() {
+    let current = build_source("current", "unpacked", FIXTURE);
+    let other = build_source(
+        "other",
+        "unpacked",
+        &FIXTURE
+            .replace("inner_step", "other_step")
+            .replace('7', "13"),
+    );
+    let (wanted, stale) = (dwo_files(&current), dwo_files(&other));
+    assert_eq!((wanted.len(), stale.len()), (1, 1));
+    std::fs::copy(&stale[0], &wanted[0]).unwrap();
+
+    for chain in chains(&current) {
+        assert!(
+            chain.iter().all(|frame| !frame.contains("other_step")),
+            "a frame from the other build: {chain:?}"
+        );
+    }
+    for exe in [current, other] {
         let _ = std::fs::remove_dir_all(exe.parent().unwrap());
     }
 }

@@ -421,32 +421,42 @@ fn load_dwarf(file: &object::File<'static>) -> Option<DwarfContext> {
 /// directory. A lookup that meets a skeleton asks for that file; without it, the outer
 /// function would get the line of whatever code was inlined into it. The files are mapped
 /// like the module's own and kept for as long as the module's parse. A `.dwp` package, or a
-/// `.dwo` that is missing or does not parse, leaves the unit as its skeleton tells it.
+/// `.dwo` that is missing, empty, does not parse or holds another unit (a stale file from
+/// an earlier build: its id differs from the skeleton's), leaves the unit as its skeleton
+/// tells it.
 #[derive(Default)]
 struct SplitUnits {
-    /// By path: the unit's DWARF, or `None` for a file that could not be used. Declared
-    /// before `files`, so it is dropped first: it borrows them.
-    loaded: RefCell<HashMap<PathBuf, Option<Arc<gimli::Dwarf<Reader>>>>>,
+    /// By path: the file's DWARF and the id of its unit, or `None` for a file that could not
+    /// be used. Declared before `files`, so it is dropped first: it borrows them.
+    loaded: RefCell<HashMap<PathBuf, Option<SplitUnit>>>,
     /// The mapped `.dwo` files.
     files: RefCell<Vec<Mapping>>,
 }
 
 impl SplitUnits {
-    /// The split unit `load` asks for, made ready for `addr2line` (`make_dwo`).
+    /// The split unit `load` asks for, made ready for `addr2line` (`make_dwo`), if the file
+    /// it names holds that unit.
     fn load(&self, load: &addr2line::SplitDwarfLoad<Reader>) -> Option<Arc<gimli::Dwarf<Reader>>> {
         let path = split_unit_path(load)?;
-        if let Some(known) = self.loaded.borrow().get(&path) {
-            return known.clone();
-        }
-        let dwarf = self.open(&path).map(|mut dwarf| {
-            dwarf.make_dwo(&load.parent);
-            Arc::new(dwarf)
-        });
-        self.loaded.borrow_mut().insert(path, dwarf.clone());
-        dwarf
+        let known = self.loaded.borrow().get(&path).cloned();
+        let unit = match known {
+            Some(unit) => unit,
+            None => {
+                let unit = self.open(&path, &load.parent);
+                self.loaded.borrow_mut().insert(path, unit.clone());
+                unit
+            }
+        };
+        unit.filter(|unit| unit.id == Some(load.dwo_id))
+            .map(|unit| unit.dwarf)
     }
 
-    fn open(&self, path: &Path) -> Option<gimli::Dwarf<Reader>> {
+    fn open(&self, path: &Path, parent: &gimli::Dwarf<Reader>) -> Option<SplitUnit> {
+        // A `.dwo` is never empty; a file that reports no size is a special one (under
+        // `/proc`, say), which the binary's debug information has no business naming.
+        if std::fs::metadata(path).ok()?.len() == 0 {
+            return None;
+        }
         let mapping = Mapping::open(path).ok()?;
         // SAFETY: the mapping goes into `self.files` before anything borrowing it is used,
         // and `self.files` outlives every borrower (see the field order above).
@@ -458,7 +468,7 @@ impl SplitUnits {
         } else {
             gimli::RunTimeEndian::Big
         };
-        let dwarf = gimli::Dwarf::load(|id| -> Result<Reader, gimli::Error> {
+        let mut dwarf = gimli::Dwarf::load(|id| -> Result<Reader, gimli::Error> {
             // Sections are read in place only: a compressed one reads as empty.
             let data = id
                 .dwo_name()
@@ -471,8 +481,22 @@ impl SplitUnits {
             Ok(gimli::EndianSlice::new(data, endian))
         })
         .ok()?;
-        (!dwarf.debug_info.reader().is_empty()).then_some(dwarf)
+        dwarf.make_dwo(parent);
+        // The first unit is the one `addr2line` will use; its id says whose it is.
+        let header = dwarf.units().next().ok()??;
+        let id = dwarf.unit(header).ok()?.dwo_id;
+        Some(SplitUnit {
+            dwarf: Arc::new(dwarf),
+            id,
+        })
     }
+}
+
+/// A loaded `.dwo` file and the id of the unit it holds.
+#[derive(Clone)]
+struct SplitUnit {
+    dwarf: Arc<gimli::Dwarf<Reader>>,
+    id: Option<gimli::DwoId>,
 }
 
 /// Where a split unit's `.dwo` file is: its path, under the unit's compilation directory
