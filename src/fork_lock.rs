@@ -7,17 +7,36 @@
 //! takes the mutex (waiting for a holder to finish); after it, in the parent and in the
 //! child, it lets go.
 //!
-//! None of these mutexes is held while waiting for another lock of the crate, so taking
-//! them in the fork handlers, in whatever order the handlers run, cannot deadlock.
+//! None of these mutexes is held while waiting for another lock of the crate, and their
+//! holders record no allocator events, so taking them in the fork handlers, in whatever
+//! order the handlers run, cannot deadlock with each other or with the heap profiler's.
+//! The price: a `fork()` on one thread waits for the symbol lookup or profiler start that
+//! another thread is in the middle of (a first lookup in a large binary can take a while).
 
 use core::cell::UnsafeCell;
-use std::sync::{Mutex, MutexGuard, Once, PoisonError};
+use core::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Registers `before` (prepare) and `after` (parent and child) as fork handlers the first
+/// time it is called with `flag`; `false` if that registration failed. It never waits for
+/// another caller, unlike a `Once`: a `Once` that another thread is running when a fork
+/// lands stays "running" in the child for good, and the child's first call would hang.
+pub(crate) fn register_fork_handlers_once(
+    flag: &AtomicBool,
+    before: unsafe extern "C" fn(),
+    after: unsafe extern "C" fn(),
+) -> bool {
+    if flag.swap(true, Ordering::AcqRel) {
+        return true;
+    }
+    crate::sys::register_fork_handlers(before, after)
+}
 
 /// A `Mutex` held across `fork()`; see the module docs. Declare one with
 /// [`fork_safe_mutex!`].
 pub(crate) struct ForkSafeMutex<T: 'static> {
     mutex: Mutex<T>,
-    registered: Once,
+    registered: AtomicBool,
     before_fork: unsafe extern "C" fn(),
     after_fork: unsafe extern "C" fn(),
     /// The guard taken by `before_fork`, until `after_fork`. Only the thread holding the
@@ -38,7 +57,7 @@ impl<T> ForkSafeMutex<T> {
     ) -> Self {
         ForkSafeMutex {
             mutex: Mutex::new(value),
-            registered: Once::new(),
+            registered: AtomicBool::new(false),
             before_fork,
             after_fork,
             held: UnsafeCell::new(None),
@@ -48,11 +67,9 @@ impl<T> ForkSafeMutex<T> {
     /// Locks the mutex, registering the fork handlers first if this is the first time. A
     /// poisoned mutex is taken as it is: its holders leave the value consistent.
     pub(crate) fn lock(&'static self) -> MutexGuard<'static, T> {
-        self.registered.call_once(|| {
-            // Without handlers (a failed registration) a fork may still hang the child, as
-            // it would have before; nothing else changes.
-            let _ = crate::sys::register_fork_handlers(self.before_fork, self.after_fork);
-        });
+        // Without handlers (a failed registration) a fork may still hang the child, as it
+        // would have before; nothing else changes.
+        let _ = register_fork_handlers_once(&self.registered, self.before_fork, self.after_fork);
         self.raw_lock()
     }
 

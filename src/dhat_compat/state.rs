@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::Once;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use crate::diagnostics::stderr_line;
@@ -45,15 +45,18 @@ pub(super) fn lock() -> SpinGuard<'static, Phase> {
 /// before the heap's session lock and gives it back after. That is the order every other
 /// path takes them in (`HeapStats::get` holds the phase while it waits for the session).
 pub(super) fn prepare_for_fork() {
-    static REGISTERED: Once = Once::new();
-    REGISTERED.call_once(|| {
-        if !crate::sys::register_fork_handlers(phase_before_fork, phase_after_fork) {
-            stderr_line(format_args!(
-                "mod-alloc: could not register fork handlers; a child forked while a dhat \
-                 profiler runs may hang"
-            ));
-        }
-    });
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+    let registered = crate::fork_lock::register_fork_handlers_once(
+        &REGISTERED,
+        phase_before_fork,
+        phase_after_fork,
+    );
+    if !registered {
+        stderr_line(format_args!(
+            "mod-alloc: could not register fork handlers; a child forked while a dhat \
+             profiler runs may hang"
+        ));
+    }
 }
 
 unsafe extern "C" fn phase_before_fork() {

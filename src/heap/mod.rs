@@ -55,7 +55,7 @@ mod thread;
 
 use core::cell::Cell;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::diagnostics::stderr_line;
 use crate::thread_state::{self, Suspended};
@@ -746,15 +746,13 @@ unsafe extern "C" fn after_fork() {
 
 /// Registers the fork handlers once per process.
 fn prepare_for_fork() {
-    static REGISTERED: std::sync::Once = std::sync::Once::new();
-    REGISTERED.call_once(|| {
-        if !crate::sys::register_fork_handlers(before_fork, after_fork) {
-            stderr_line(format_args!(
-                "mod-alloc: could not register fork handlers; a child forked during heap \
-                 profiling may hang"
-            ));
-        }
-    });
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+    if !crate::fork_lock::register_fork_handlers_once(&REGISTERED, before_fork, after_fork) {
+        stderr_line(format_args!(
+            "mod-alloc: could not register fork handlers; a child forked during heap \
+             profiling may hang"
+        ));
+    }
 }
 
 /// Starts a session. Returns `false` (and changes nothing) if one is already running.

@@ -245,11 +245,14 @@ impl Session {
         control.depths[frames] += 1;
         // Relaxed: a walk that reads the old depth only keeps a different number of frames.
         DEPTH.store(control.deepest_request(), Relaxed);
+        let mut warning = None;
         if first {
             let table = if control.table_tried {
                 table()
             } else {
-                create_table(&mut control)
+                let (table, bad_setting) = create_table(&mut control);
+                warning = bad_setting;
+                table
             };
             if let Some(table) = table {
                 table.sweep();
@@ -266,6 +269,12 @@ impl Session {
             // but orders everything above before capture is seen on.
             ACTIVE.store(true, Release);
         }
+        // Printed once the lock is released: a stderr that blocks (a full pipe) must not
+        // hold up other profilers, or a fork, waiting for it.
+        drop(control);
+        if let Some(warning) = warning {
+            stderr_line(format_args!("{warning}"));
+        }
         Session { frames }
     }
 }
@@ -281,15 +290,18 @@ impl Drop for Session {
     }
 }
 
-/// Reads `MOD_ALLOC_BUCKETS` (printing its one warning, if any) and publishes the table.
+/// Reads `MOD_ALLOC_BUCKETS` and publishes the table; also returns the setting's one
+/// warning, if any, for the caller to print.
 #[cold]
-fn create_table(control: &mut Control) -> Option<&'static Table> {
+fn create_table(control: &mut Control) -> (Option<&'static Table>, Option<String>) {
     control.table_tried = true;
     let setting = config::parse_buckets(std::env::var_os(config::BUCKETS_VAR).as_deref());
-    if let Some(warning) = &setting.warning {
-        stderr_line(format_args!("{warning}"));
-    }
-    let table = Table::new(setting.buckets)?;
+    (publish_table(setting.buckets), setting.warning)
+}
+
+/// Makes the table with `buckets` and publishes it; `None` if it could not be made.
+fn publish_table(buckets: usize) -> Option<&'static Table> {
+    let table = Table::new(buckets)?;
     let layout = Layout::new::<Table>();
     // SAFETY: `Table` has a non-zero size.
     let memory = unsafe { System.alloc(layout) }.cast::<Table>();
