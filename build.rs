@@ -3,9 +3,11 @@
 //! - With the `backtraces` feature on an x86_64 target, it warns when frame pointers are not
 //!   forced, because the call-site walker follows the chain of frame pointers and x86_64 code
 //!   omits them by default.
-//! - It passes the build's optimisation level to the crate as `MOD_ALLOC_OPT_LEVEL`. The dhat
-//!   report needs it: how many of dhat's capped frames its own allocator takes depends on it
-//!   (see `FrameTrim` in `src/report/dhat.rs`).
+//! - It passes the build's optimisation level to the crate as `MOD_ALLOC_OPT_LEVEL`. How many
+//!   of dhat's capped frames its own allocator takes depends on the opt level of the program's
+//!   allocator shim; the dhat report counts them on the real allocation path, and falls back
+//!   on this crate's level when it cannot name that path (see `dhat_allocator_frames` in
+//!   `src/report/dhat.rs`).
 //!
 //! aarch64 needs no warning: Linux and macOS targets keep frame pointers in non-leaf functions
 //! by default (rustc since 1.88 on aarch64 Linux; always on Apple targets), and GCC reserves

@@ -104,7 +104,7 @@ fn target_dir(variant: Variant) -> PathBuf {
 /// Builds the scenario binaries of `variant`, one cargo run per profile
 /// they use; on failure returns cargo's last lines.
 fn build(variant: Variant, scenarios: &[Scenario]) -> Result<(), String> {
-    for profile in [Profile::Release, Profile::Debug] {
+    for profile in Profile::ALL {
         let names: Vec<&str> = scenarios
             .iter()
             .filter(|s| s.profile == profile)
@@ -119,11 +119,8 @@ fn build(variant: Variant, scenarios: &[Scenario]) -> Result<(), String> {
 
 fn build_profile(variant: Variant, profile: Profile, names: &[&str]) -> Result<(), String> {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command.arg("build");
-    if profile == Profile::Release {
-        command.arg("--release");
-    }
     command
+        .args(["build", "--profile", profile.cargo_name()])
         .args(["--quiet", "--manifest-path"])
         .arg(Path::new(variant.package_dir()).join("Cargo.toml"))
         .arg("--target-dir")

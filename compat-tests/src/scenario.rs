@@ -18,6 +18,9 @@
 //! - `profile=debug`: both variants build the scenario unoptimised (Cargo's
 //!   `dev` profile), as `cargo test` and `cargo run` do, instead of with
 //!   `--release`.
+//! - `profile=optimised-deps`: both variants build the scenario unoptimised
+//!   and its dependencies (mod-alloc, dhat) optimised, with the variant
+//!   packages' `deps-opt` profile, a common setup for faster debug builds.
 //!
 //! Both variant packages must list every scenario as a `[[bin]]`; the
 //! runner checks that here so a forgotten entry is an error, not a silently
@@ -31,14 +34,27 @@ use std::path::Path;
 pub enum Profile {
     Release,
     Debug,
+    OptimisedDeps,
 }
 
 impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Release, Profile::Debug, Profile::OptimisedDeps];
+
+    /// The name Cargo knows the profile by (`--profile`).
+    pub fn cargo_name(self) -> &'static str {
+        match self {
+            Profile::Release => "release",
+            Profile::Debug => "dev",
+            Profile::OptimisedDeps => "deps-opt",
+        }
+    }
+
     /// The directory under the target directory that holds its binaries.
     pub fn directory(self) -> &'static str {
         match self {
             Profile::Release => "release",
             Profile::Debug => "debug",
+            Profile::OptimisedDeps => "deps-opt",
         }
     }
 }
@@ -107,6 +123,8 @@ fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             scenario.expects_dhat_repeated_fs = true;
         } else if annotation == "profile=debug" {
             scenario.profile = Profile::Debug;
+        } else if annotation == "profile=optimised-deps" {
+            scenario.profile = Profile::OptimisedDeps;
         } else {
             return Err(format!("{name}: unknown annotation {annotation:?}"));
         }
@@ -157,6 +175,12 @@ mod tests {
         assert_eq!(
             parse("x", "//! compat: profile=debug\n").unwrap().profile,
             Profile::Debug
+        );
+        assert_eq!(
+            parse("x", "//! compat: profile=optimised-deps\n")
+                .unwrap()
+                .profile,
+            Profile::OptimisedDeps
         );
         assert!(parse("x", "//! compat: profile=fast\n").is_err());
         assert!(

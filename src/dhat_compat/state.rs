@@ -122,6 +122,8 @@ pub(super) fn profile_or_empty(profile: Option<Profile>, session: &Session) -> P
         start_frames: Vec::new(),
         first_event_frames: Vec::new(),
         max_frames: session.max_frames,
+        // No program points, so nothing to trim.
+        allocator_path: Vec::new(),
     })
 }
 

@@ -130,6 +130,9 @@ pub(crate) struct Profile {
     pub(crate) first_event_frames: Vec<usize>,
     /// The frame cap requested at start (`None`: capture as deep as the walker allows).
     pub(crate) max_frames: Option<usize>,
+    /// The allocator's own frames above every captured stack, as the walker's calibration
+    /// saw them (`walk::allocator_path`); empty if unknown.
+    pub(crate) allocator_path: Vec<usize>,
 }
 
 /// Which mode runs: 0 none, 1 heap, 2 ad hoc. Read with one `Relaxed` load on the hot path;
@@ -702,6 +705,7 @@ impl Session {
                 .map(|f| f.as_slice().to_vec())
                 .unwrap_or_default(),
             max_frames: self.max_frames,
+            allocator_path: crate::walk::allocator_path(),
         }
     }
 }

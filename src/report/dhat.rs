@@ -6,10 +6,10 @@
 //!    captured at start and the stack of the first event are the runtime below `main`; a
 //!    program point's frames stop at the first of them. Frames common to the *start* of both
 //!    stacks are capture machinery and are skipped. Either kind is abandoned when it would
-//!    cover a whole stack. Then the frame cap applies; in heap mode one frame less, since
-//!    dhat's cap also counts its allocator's own frame, which our capture never contains (in
-//!    ad hoc mode both count the frame of `ad_hoc_event`). All of this only when trimming is
-//!    on.
+//!    cover a whole stack. Then the frame cap applies; in heap mode less the frames of dhat's
+//!    own allocator (its method, and the allocator shim where that keeps a frame), which its
+//!    cap counts and our capture never contains; in ad hoc mode both count the frame of
+//!    `ad_hoc_event`. All of this only when trimming is on.
 //! 2. **Symbols.** Each return address resolves to zero or more symbols, innermost inlined
 //!    first, through a [`Resolve`] the caller supplies. An address with no symbols prints
 //!    nothing. In heap mode with trimming on, everything above the last allocator symbol is
@@ -252,15 +252,53 @@ fn common_bottom<'a>(start: &'a [usize], first: &[usize]) -> &'a [usize] {
     &[]
 }
 
-/// How many physical frames of dhat's own allocator a dhat heap stack holds below its trimmed
-/// capture frames, all counted towards `trim_backtraces`: its `GlobalAlloc` method, which is
-/// never inlined, and in an unoptimised build the allocator shim (`__rust_alloc`) too. An
-/// optimised shim reaches the method by a tail jump and leaves no frame.
+/// How many physical frames of dhat's own allocator a dhat heap stack would hold on top of
+/// the frames ours keep, all counted towards `trim_backtraces`: its `GlobalAlloc` method,
+/// which is never inlined, and each allocator shim (`__rust_alloc`; `__rg_alloc` too on older
+/// compilers) that keeps a frame of its own. An optimised shim reaches the method by a tail
+/// jump and leaves no frame; an unoptimised one calls it.
 ///
-/// The shim is compiled at the opt level of the crate that declares the global allocator.
-/// The build script can only tell this crate's, which is the same unless a profile overrides
-/// the level for dependencies alone (see MIGRATING_FROM_DHAT.md).
-pub(super) const DHAT_ALLOCATOR_FRAMES: usize = if shim_is_a_frame(env!("MOD_ALLOC_OPT_LEVEL")) {
+/// The shims are compiled with the crate that declares the global allocator, so it is that
+/// crate's opt level that counts, not this one's, and a profile can set the two apart
+/// (`[profile.dev.package."*"] opt-level = 3`). So the frames are counted on this build's
+/// real allocation path, which the walker's calibration kept (`path`, innermost first): the
+/// innermost stands for dhat's method (an optimised shim that inlined ours is that frame),
+/// and every other frame named as a shim adds one. When the outermost frame cannot be named
+/// (a stripped binary) or the path is unknown, this crate's own opt level decides:
+/// [`FALLBACK_ALLOCATOR_FRAMES`].
+fn dhat_allocator_frames(path: &[usize], resolver: &mut dyn Resolve) -> usize {
+    let mut symbols = Vec::new();
+    let mut names = Vec::with_capacity(path.len());
+    for &address in path {
+        symbols.clear();
+        resolver.resolve(address, &mut symbols);
+        // The physical function is the outermost symbol, last in the list.
+        names.push(symbols.pop().and_then(|symbol| symbol.function));
+    }
+    match names.split_first() {
+        Some((_, outer)) if matches!(names.last(), Some(Some(_))) => {
+            let shims = outer
+                .iter()
+                .filter(|name| name.as_deref().is_some_and(is_alloc_shim))
+                .count();
+            1 + shims
+        }
+        _ => FALLBACK_ALLOCATOR_FRAMES,
+    }
+}
+
+/// Whether a demangled name is the allocator shim that `std::alloc::alloc` calls: plain
+/// `__rust_alloc` or, from newer compilers, `__rustc::__rust_alloc`, and the `__rg_alloc`
+/// that older compilers put behind it.
+fn is_alloc_shim(function: &str) -> bool {
+    let last = function.rsplit("::").next().unwrap_or(function);
+    matches!(last, "__rust_alloc" | "__rg_alloc")
+}
+
+/// [`dhat_allocator_frames`] when the allocation path cannot be named: 2 in an unoptimised
+/// build of this crate, whose shims then keep their frames, else 1.
+pub(super) const FALLBACK_ALLOCATOR_FRAMES: usize = if shim_is_a_frame(env!("MOD_ALLOC_OPT_LEVEL"))
+{
     2
 } else {
     1
@@ -281,7 +319,8 @@ struct FrameTrim {
 }
 
 impl FrameTrim {
-    fn new(profile: &Profile) -> Self {
+    /// `allocator_frames`: see [`dhat_allocator_frames`].
+    fn new(profile: &Profile, allocator_frames: usize) -> Self {
         let (start, first) = (&profile.start_frames, &profile.first_event_frames);
         let enabled = profile.max_frames.is_some();
         let top_len = common_prefix_len(start.iter().copied(), first.iter().copied());
@@ -292,7 +331,7 @@ impl FrameTrim {
             cap: match (profile.max_frames, profile.mode) {
                 // Ours start at the caller of the allocator shim; dhat's count its own
                 // allocator frames towards the cap.
-                (Some(max), Mode::Heap) => max.saturating_sub(DHAT_ALLOCATOR_FRAMES),
+                (Some(max), Mode::Heap) => max.saturating_sub(allocator_frames),
                 (Some(max), Mode::AdHoc) => max,
                 (None, _) => usize::MAX,
             },
@@ -319,7 +358,13 @@ pub(crate) fn build_document(
     cmd: String,
     pid: u32,
 ) -> DhatDocument {
-    let trim = FrameTrim::new(profile);
+    let allocator_frames = match profile.mode {
+        Mode::Heap if profile.max_frames.is_some() => {
+            dhat_allocator_frames(&profile.allocator_path, resolver)
+        }
+        _ => 0,
+    };
+    let trim = FrameTrim::new(profile, allocator_frames);
     // The symbol kept on top: the last allocator symbol (heap), or the ad hoc entry point,
     // which dhat shows first as `dhat::ad_hoc_event`; anything above it is machinery.
     let top_symbol: Option<fn(&str) -> bool> = match profile.mode {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::dhat::{
     build_document, frame_string, is_allocator_symbol, shim_is_a_frame, write_document, Symbol,
-    Unresolved, DHAT_ALLOCATOR_FRAMES,
+    Unresolved, FALLBACK_ALLOCATOR_FRAMES,
 };
 use super::document_string;
 use super::json::Layout;
@@ -40,6 +40,7 @@ fn profile(mode: Mode, points: Vec<ProgramPoint>) -> Profile {
         start_frames: Vec::new(),
         first_event_frames: Vec::new(),
         max_frames: Some(10),
+        allocator_path: Vec::new(),
     }
 }
 
@@ -470,9 +471,83 @@ fn only_an_unoptimised_shim_is_a_frame_of_its_own() {
     for level in ["1", "2", "3", "s", "z", "", "00"] {
         assert!(!shim_is_a_frame(level), "{level:?}");
     }
-    // This build's own opt level decides the constant.
+    // This build's own opt level decides the fallback.
     let unoptimised = env!("MOD_ALLOC_OPT_LEVEL") == "0";
-    assert_eq!(DHAT_ALLOCATOR_FRAMES, if unoptimised { 2 } else { 1 });
+    assert_eq!(FALLBACK_ALLOCATOR_FRAMES, if unoptimised { 2 } else { 1 });
+}
+
+/// Frames a heap program point of 8 recursive frames keeps under `Some(4)`, when the
+/// calibrated allocation path is `path`: each address with the name of its function
+/// (`None`: unnamed).
+fn kept_under_a_cap_of_4(path: &[(usize, Option<&str>)]) -> usize {
+    let mut p = profile(Mode::Heap, vec![point(&[0x12; 8], 8, 1)]);
+    p.max_frames = Some(4);
+    p.allocator_path = path.iter().map(|&(address, _)| address).collect();
+    let names: HashMap<usize, Option<String>> = path
+        .iter()
+        .map(|&(address, name)| (address, name.map(str::to_owned)))
+        .collect();
+    let mut resolver = |address: usize, out: &mut Vec<Symbol>| {
+        let function = names.get(&address).cloned().flatten();
+        out.push(Symbol {
+            function,
+            ..Symbol::default()
+        });
+    };
+    build_document(&p, &mut resolver, String::new(), 1).pps[0]
+        .fs
+        .len()
+}
+
+#[test]
+fn the_cap_leaves_room_for_the_allocator_frames_dhat_would_have() {
+    let method = (
+        0xa1,
+        Some("<mod_alloc::alloc::ModAlloc as core::alloc::global::GlobalAlloc>::alloc"),
+    );
+    let compat = (
+        0xa2,
+        Some("<mod_alloc::dhat_compat::Alloc as core::alloc::global::GlobalAlloc>::alloc"),
+    );
+    // An optimised shim tail-jumps: dhat keeps its method alone, whatever ours looks like.
+    assert_eq!(kept_under_a_cap_of_4(&[method]), 3);
+    assert_eq!(kept_under_a_cap_of_4(&[method, compat]), 3);
+    // An optimised shim that inlined our method is the one frame.
+    assert_eq!(
+        kept_under_a_cap_of_4(&[(0xa3, Some("__rustc::__rust_alloc"))]),
+        3
+    );
+    // An unoptimised shim keeps a frame of its own, in both crates, whatever optimised ours.
+    for shim in ["__rustc::__rust_alloc", "__rust_alloc"] {
+        assert_eq!(
+            kept_under_a_cap_of_4(&[method, (0xa3, Some(shim))]),
+            2,
+            "{shim}"
+        );
+        assert_eq!(
+            kept_under_a_cap_of_4(&[method, compat, (0xa3, Some(shim))]),
+            2
+        );
+    }
+    // Past the shim: the `alloc::alloc::alloc` that an unoptimised probe keeps as a frame.
+    let std_alloc = (0xa8, Some("alloc::alloc::alloc"));
+    let shim = (0xa3, Some("__rustc::__rust_alloc"));
+    assert_eq!(kept_under_a_cap_of_4(&[method, shim, std_alloc]), 2);
+    // Older compilers: `__rust_alloc` calls the `__rg_alloc` of the allocator's crate.
+    let rg = (0xa4, Some("__rg_alloc"));
+    assert_eq!(
+        kept_under_a_cap_of_4(&[method, rg, (0xa5, Some("__rust_alloc"))]),
+        1
+    );
+    // Names that merely contain a shim's are not shims.
+    assert_eq!(
+        kept_under_a_cap_of_4(&[method, (0xa6, Some("app::__rust_alloc_wrapper"))]),
+        3
+    );
+    // The outermost frame cannot be named, or nothing is known: this build's opt level.
+    let fallback = 4 - FALLBACK_ALLOCATOR_FRAMES;
+    assert_eq!(kept_under_a_cap_of_4(&[method, (0xa7, None)]), fallback);
+    assert_eq!(kept_under_a_cap_of_4(&[]), fallback);
 }
 
 #[test]
@@ -505,8 +580,9 @@ fn bottom_frames_shared_with_the_start_stack_are_cut_and_the_cap_applies() {
     assert_eq!(addresses(0), ["0x10", "0x51"]);
     assert_eq!(addresses(1), ["0x11", "0x80"]);
     // Heap mode: dhat's cap of 4 counts its allocator's frames (its method, and in an
-    // unoptimised build the shim), which ours never captures.
-    assert_eq!(addresses(2), vec!["0x12"; 4 - DHAT_ALLOCATOR_FRAMES]);
+    // unoptimised build the shim), which ours never captures. With no allocation path
+    // known, this build's opt level tells how many.
+    assert_eq!(addresses(2), vec!["0x12"; 4 - FALLBACK_ALLOCATOR_FRAMES]);
 
     // The first event's stack may be cut short by the capture depth: the join still counts.
     p.first_event_frames = vec![0x10, 0x51, 0x60];

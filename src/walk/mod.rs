@@ -485,6 +485,81 @@ fn learn_from_probe() {
     for &address in &raw[..probe] {
         LEARNED.insert(address);
     }
+    // `raw[0]` returns into `capture`; the path proper starts at `capture`'s caller.
+    if probe >= 2 && returns_into(raw[probe], probe_alloc as ProbeAlloc as usize) {
+        ALLOC_PATH.record(&raw[1..probe]);
+    }
+}
+
+/// The allocator's own frames on the path from `std::alloc::alloc` to a capture, as the
+/// calibration probe saw them: return addresses, innermost first, from the one into
+/// `capture`'s caller to the one into the function that the allocating code called (the
+/// allocator shim, when the shim keeps a frame of its own). Empty until calibration has run
+/// through a `ModAlloc`.
+///
+/// Which of these frames exist depends on how each crate was optimised, the shim's being
+/// compiled with the crate that declares the `#[global_allocator]`; reports name them to
+/// count the frames dhat's own allocator would have had (see `report::dhat`).
+pub(crate) fn allocator_path() -> Vec<usize> {
+    ALLOC_PATH.get()
+}
+
+static ALLOC_PATH: AllocatorPath = AllocatorPath::new();
+
+/// Storage for [`allocator_path`]: written once, by the first calibration to finish its
+/// `alloc` probe. Two calibrations running at once walk the same code and would write the
+/// same addresses; the claim keeps the second from writing at all.
+struct AllocatorPath {
+    /// 0: free; [`AllocatorPath::WRITING`]: claimed; otherwise the number of addresses + 1.
+    state: AtomicUsize,
+    addresses: [AtomicUsize; AllocatorPath::CAPACITY],
+}
+
+impl AllocatorPath {
+    const CAPACITY: usize = 8;
+    const WRITING: usize = usize::MAX;
+
+    const fn new() -> AllocatorPath {
+        #[allow(clippy::declare_interior_mutable_const)] // array initialiser
+        const EMPTY: AtomicUsize = AtomicUsize::new(0);
+        AllocatorPath {
+            state: AtomicUsize::new(0),
+            addresses: [EMPTY; AllocatorPath::CAPACITY],
+        }
+    }
+
+    /// Keeps `path` unless one is kept already. A path longer than the capacity is not
+    /// kept: reports then fall back to the build's opt level.
+    fn record(&self, path: &[usize]) {
+        if path.len() > AllocatorPath::CAPACITY
+            || self
+                .state
+                .compare_exchange(
+                    0,
+                    AllocatorPath::WRITING,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return;
+        }
+        for (slot, &address) in self.addresses.iter().zip(path) {
+            slot.store(address, Ordering::Relaxed);
+        }
+        // Release: a reader that sees the length sees the addresses.
+        self.state.store(path.len() + 1, Ordering::Release);
+    }
+
+    fn get(&self) -> Vec<usize> {
+        match self.state.load(Ordering::Acquire) {
+            0 | AllocatorPath::WRITING => Vec::new(),
+            stored => self.addresses[..stored - 1]
+                .iter()
+                .map(|slot| slot.load(Ordering::Relaxed))
+                .collect(),
+        }
+    }
 }
 
 /// This thread's cached stack bounds and how they were obtained.

@@ -89,6 +89,11 @@ pub fn learned_allocator_returns() -> usize {
     super::LEARNED.len()
 }
 
+/// See `walk::allocator_path`.
+pub fn allocator_path() -> Vec<usize> {
+    super::allocator_path()
+}
+
 /// See `walk::frame_pointers_look_missing`.
 pub fn frame_pointers_look_missing() -> bool {
     super::frame_pointers_look_missing()
