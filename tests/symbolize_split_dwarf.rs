@@ -1,9 +1,9 @@
-//! Split DWARF (`-C split-debuginfo=unpacked`): the executable keeps skeleton units and line
-//! tables, and each unit's full debug information lives in a `.dwo` file beside it. A
-//! fixture built that way must resolve as one built without it: the function inlined into
-//! `split_outer` comes back as an inlined frame, with the fixture's file and lines. Without
-//! the `.dwo` files the inlined frame is lost, and the outer function gets the inlined
-//! code's line.
+//! Split DWARF: the executable keeps skeleton units and line tables, and each unit's full
+//! debug information lives in a `.dwo` file beside it (`-C split-debuginfo=unpacked`) or in
+//! one `.dwp` package for the whole binary (`packed`). A fixture built either way must
+//! resolve as one built without it: the function inlined into `split_outer` comes back as an
+//! inlined frame, with the fixture's file and lines. Without the split units the inlined
+//! frame is lost, and the outer function gets the inlined code's line.
 #![cfg(all(feature = "symbolicate", target_os = "linux"))]
 
 use std::path::{Path, PathBuf};
@@ -142,13 +142,68 @@ fn split_units_resolve_like_the_packed_build() {
     }
 }
 
-/// The `.dwo` files beside `exe`.
-fn dwo_files(exe: &Path) -> Vec<PathBuf> {
+/// The files beside `exe` with the extension `extension`.
+fn files_with(exe: &Path, extension: &str) -> Vec<PathBuf> {
     std::fs::read_dir(exe.parent().unwrap())
         .unwrap()
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|x| x == "dwo"))
+        .filter(|path| path.extension().is_some_and(|x| x == extension))
         .collect()
+}
+
+/// The `.dwo` files beside `exe`.
+fn dwo_files(exe: &Path) -> Vec<PathBuf> {
+    files_with(exe, "dwo")
+}
+
+/// With `packed`, the split units are read from the `.dwp` package beside the binary.
+#[test]
+fn a_package_resolves_like_the_unsplit_build() {
+    let unsplit = build_source("unsplit-for-package", "off", FIXTURE);
+    let packed = build("packed");
+    assert_eq!(
+        files_with(&packed, "dwp").len(),
+        1,
+        "rustc wrote no .dwp file"
+    );
+    assert!(dwo_files(&packed).is_empty(), "rustc left .dwo files");
+
+    let expected = chains(&unsplit);
+    assert!(
+        expected.iter().any(|chain| chain.len() == 2),
+        "the unsplit build shows the inlined call: {expected:#?}"
+    );
+    assert_eq!(chains(&packed), expected);
+    for exe in [unsplit, packed] {
+        let _ = std::fs::remove_dir_all(exe.parent().unwrap());
+    }
+}
+
+/// A package from another build does not hold the skeletons' units (its index is by unit
+/// id), so nothing of the other build is named.
+#[test]
+fn a_stale_package_is_not_used() {
+    let current = build_source("current-packed", "packed", FIXTURE);
+    let other = build_source(
+        "other-packed",
+        "packed",
+        &FIXTURE
+            .replace("inner_step", "other_step")
+            .replace('7', "13"),
+    );
+    let (wanted, stale) = (files_with(&current, "dwp"), files_with(&other, "dwp"));
+    assert_eq!((wanted.len(), stale.len()), (1, 1));
+    std::fs::copy(&stale[0], &wanted[0]).unwrap();
+
+    for chain in chains(&current) {
+        assert!(
+            chain.iter().all(|frame| !frame.contains("other_step")),
+            "a frame from the other build: {chain:?}"
+        );
+    }
+    for exe in [current, other] {
+        let _ = std::fs::remove_dir_all(exe.parent().unwrap());
+    }
 }
 
 /// A `.dwo` left from another build (another unit, another id) is not read: the lookup

@@ -34,8 +34,9 @@
 //!    or build ID under `/usr/lib/debug`, or a macOS dSYM bundle next to the binary. A
 //!    Mach-O executable without a dSYM is read through its debug map: the DWARF of each
 //!    function stays in the object file it was compiled into (cargo's default on macOS).
-//!    Split DWARF (`-C split-debuginfo=unpacked` on Linux) is completed from the `.dwo`
-//!    file each unit names; a `.dwp` package is not read, and leaves line tables only.
+//!    Split DWARF is completed from the `.dwo` file each unit names
+//!    (`-C split-debuginfo=unpacked` on Linux), or else from the `.dwp` package beside the
+//!    binary (`packed`).
 //! 3. The symbol table: ELF `.symtab`, or `.dynsym` when stripped (so libc frames get at
 //!    least their exported names), Mach-O symbols, PE COFF symbols and exports. Names only.
 //!    When the DWARF is there but compressed (`objcopy --compress-debug-sections`, `-gz`),

@@ -10,7 +10,7 @@
 //! tables of its own (see `pdb_file`), and its mapping is released straight after.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
@@ -189,7 +189,7 @@ impl ObjectDebug {
         Some(ObjectDebug {
             image_base,
             dwarf,
-            split_units: SplitUnits::default(),
+            split_units: SplitUnits::beside(path),
             symbols,
             full_symbol_table,
             pdb,
@@ -388,11 +388,7 @@ fn has_compressed_dwarf(file: &object::File<'static>) -> bool {
 /// Compressed sections cannot be read (object's compression support is not enabled, as it
 /// would pull in a proc-macro build); such a file falls back to its symbol table.
 fn load_dwarf(file: &object::File<'static>) -> Option<DwarfContext> {
-    let endian = if file.is_little_endian() {
-        gimli::RunTimeEndian::Little
-    } else {
-        gimli::RunTimeEndian::Big
-    };
+    let endian = endian_of(file);
     let mut decoded = SectionBuffers(Vec::new());
     let mut load_section = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
         let data = match file
@@ -418,25 +414,50 @@ fn load_dwarf(file: &object::File<'static>) -> Option<DwarfContext> {
 /// With `-C split-debuginfo=unpacked` (or `-gsplit-dwarf` in C), the executable keeps only a
 /// skeleton of each unit, with its line table, and the rest (function names, inlined calls)
 /// goes to a `.dwo` file named by the skeleton, relative to the unit's compilation
-/// directory. A lookup that meets a skeleton asks for that file; without it, the outer
-/// function would get the line of whatever code was inlined into it. The files are mapped
-/// like the module's own and kept for as long as the module's parse. A `.dwp` package, or a
-/// `.dwo` that is missing, empty, does not parse or holds another unit (a stale file from
-/// an earlier build: its id differs from the skeleton's), leaves the unit as its skeleton
-/// tells it.
+/// directory. `-C split-debuginfo=packed` gathers those into one `.dwp` package beside the
+/// binary (`app.dwp` for `app`), indexed by the units' ids. A lookup that meets a skeleton
+/// asks for its unit; without it, the outer function would get the line of whatever code was
+/// inlined into it. The `.dwo` the skeleton names is tried first, then the package. The
+/// files are mapped like the module's own and kept for as long as the module's parse. A
+/// `.dwo` that is missing, empty, does not parse or holds another unit (a stale file from an
+/// earlier build: its id differs from the skeleton's), and a package without the unit, leave
+/// the unit as its skeleton tells it.
 #[derive(Default)]
 struct SplitUnits {
     /// By path: the file's DWARF and the id of its unit, or `None` for a file that could not
     /// be used. Declared before `files`, so it is dropped first: it borrows them.
     loaded: RefCell<HashMap<PathBuf, Option<SplitUnit>>>,
-    /// The mapped `.dwo` files.
+    /// The `.dwp` package beside the binary, if there is one that parses; opened on the
+    /// first unit that no `.dwo` holds. Borrows `files` too.
+    package: OnceCell<Option<gimli::DwarfPackage<Reader>>>,
+    /// Where the package would be; `None` for a module opened without a path of its own.
+    package_path: Option<PathBuf>,
+    /// The mapped `.dwo` and `.dwp` files.
     files: RefCell<Vec<Mapping>>,
 }
 
 impl SplitUnits {
-    /// The split unit `load` asks for, made ready for `addr2line` (`make_dwo`), if the file
-    /// it names holds that unit.
+    /// Split units for the module at `path`, whose package would be `path` + `.dwp`.
+    fn beside(path: &Path) -> SplitUnits {
+        let mut package_path = path.as_os_str().to_owned();
+        package_path.push(".dwp");
+        SplitUnits {
+            package_path: Some(PathBuf::from(package_path)),
+            ..SplitUnits::default()
+        }
+    }
+
+    /// The split unit `load` asks for, made ready for `addr2line` (`make_dwo`): from the
+    /// `.dwo` it names if that holds the unit, else from the package.
     fn load(&self, load: &addr2line::SplitDwarfLoad<Reader>) -> Option<Arc<gimli::Dwarf<Reader>>> {
+        self.load_from_dwo(load)
+            .or_else(|| self.load_from_package(load))
+    }
+
+    fn load_from_dwo(
+        &self,
+        load: &addr2line::SplitDwarfLoad<Reader>,
+    ) -> Option<Arc<gimli::Dwarf<Reader>>> {
         let path = split_unit_path(load)?;
         let known = self.loaded.borrow().get(&path).cloned();
         let unit = match known {
@@ -451,9 +472,31 @@ impl SplitUnits {
             .map(|unit| unit.dwarf)
     }
 
-    fn open(&self, path: &Path, parent: &gimli::Dwarf<Reader>) -> Option<SplitUnit> {
-        // A `.dwo` is never empty; a file that reports no size is a special one (under
-        // `/proc`, say), which the binary's debug information has no business naming.
+    fn load_from_package(
+        &self,
+        load: &addr2line::SplitDwarfLoad<Reader>,
+    ) -> Option<Arc<gimli::Dwarf<Reader>>> {
+        let package = self.package.get_or_init(|| self.open_package()).as_ref()?;
+        // The index gives the unit's share of each section, already set up as a split unit
+        // of `parent`.
+        let dwarf = package.find_cu(load.dwo_id, &load.parent).ok()??;
+        Some(Arc::new(dwarf))
+    }
+
+    fn open_package(&self) -> Option<gimli::DwarfPackage<Reader>> {
+        let file = self.map_object(self.package_path.as_deref()?)?;
+        let endian = endian_of(&file);
+        gimli::DwarfPackage::load(
+            |id| -> Result<Reader, gimli::Error> { Ok(dwo_section(&file, id, endian)) },
+            gimli::EndianSlice::new(&[], endian),
+        )
+        .ok()
+    }
+
+    /// Maps the object file at `path` for as long as `self` lives, and parses it.
+    fn map_object(&self, path: &Path) -> Option<object::File<'static>> {
+        // A split DWARF file is never empty; a file that reports no size is a special one
+        // (under `/proc`, say), which the binary's debug information has no business naming.
         if std::fs::metadata(path).ok()?.len() == 0 {
             return None;
         }
@@ -462,23 +505,14 @@ impl SplitUnits {
         // and `self.files` outlives every borrower (see the field order above).
         let bytes = unsafe { detach(&mapping) };
         self.files.borrow_mut().push(mapping);
-        let file = object::File::parse(bytes).ok()?;
-        let endian = if file.is_little_endian() {
-            gimli::RunTimeEndian::Little
-        } else {
-            gimli::RunTimeEndian::Big
-        };
+        object::File::parse(bytes).ok()
+    }
+
+    fn open(&self, path: &Path, parent: &gimli::Dwarf<Reader>) -> Option<SplitUnit> {
+        let file = self.map_object(path)?;
+        let endian = endian_of(&file);
         let mut dwarf = gimli::Dwarf::load(|id| -> Result<Reader, gimli::Error> {
-            // Sections are read in place only: a compressed one reads as empty.
-            let data = id
-                .dwo_name()
-                .and_then(|name| file.section_by_name(name))
-                .and_then(|section| match section.uncompressed_data() {
-                    Ok(Cow::Borrowed(data)) => Some(data),
-                    _ => None,
-                })
-                .unwrap_or(&[]);
-            Ok(gimli::EndianSlice::new(data, endian))
+            Ok(dwo_section(&file, id, endian))
         })
         .ok()?;
         dwarf.make_dwo(parent);
@@ -490,6 +524,33 @@ impl SplitUnits {
             id,
         })
     }
+}
+
+/// The byte order of `file`'s DWARF.
+fn endian_of(file: &object::File<'static>) -> gimli::RunTimeEndian {
+    if file.is_little_endian() {
+        gimli::RunTimeEndian::Little
+    } else {
+        gimli::RunTimeEndian::Big
+    }
+}
+
+/// The split DWARF section `id` of a `.dwo` or `.dwp` file, read in place: a section that is
+/// missing or compressed reads as empty.
+fn dwo_section(
+    file: &object::File<'static>,
+    id: gimli::SectionId,
+    endian: gimli::RunTimeEndian,
+) -> Reader {
+    let data = id
+        .dwo_name()
+        .and_then(|name| file.section_by_name(name))
+        .and_then(|section| match section.uncompressed_data() {
+            Ok(Cow::Borrowed(data)) => Some(data),
+            _ => None,
+        })
+        .unwrap_or(&[]);
+    gimli::EndianSlice::new(data, endian)
 }
 
 /// A loaded `.dwo` file and the id of the unit it holds.
