@@ -90,6 +90,19 @@ fn a_device_is_refused_at_once_with_a_note() {
     assert!(notes[0].starts_with(NOTE_PREFIX), "{notes:?}");
 }
 
+/// Files in `/proc` report a size of 0; `pagemap` holds 8 bytes for every page of the
+/// address space, which a read to the end would try to copy into memory.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_that_reports_no_size_is_refused_at_once_with_a_note() {
+    let (frames, notes) = finishes_within("resolving in /proc/self/pagemap", || {
+        resolve_in_file(Path::new("/proc/self/pagemap"), 0x1000)
+    });
+    assert_eq!(frames, vec![Symbol::default()]);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].starts_with(NOTE_PREFIX), "{notes:?}");
+}
+
 /// Panics seen by the hook on threads whose name contains `top_address`.
 static TOP_ADDRESS_PANICS: AtomicUsize = AtomicUsize::new(0);
 

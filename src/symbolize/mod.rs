@@ -46,7 +46,8 @@
 //!    address, and the module gets one note line,
 //!    `mod-alloc: no symbols for <module>; frames show raw addresses`, kept in
 //!    [`Symbolizer::notes`] for the report to print. Never a panic, and never a hang: only
-//!    regular files are read, so a FIFO or a device passed as a module is refused at once.
+//!    regular files that report a size are read, so a FIFO, a device or a `/proc` file
+//!    passed as a module is refused at once.
 //!
 //! Function names are demangled without the hash suffix (`{:#}` of `rustc_demangle`).
 //!

@@ -495,11 +495,6 @@ impl SplitUnits {
 
     /// Maps the object file at `path` for as long as `self` lives, and parses it.
     fn map_object(&self, path: &Path) -> Option<object::File<'static>> {
-        // A split DWARF file is never empty; a file that reports no size is a special one
-        // (under `/proc`, say), which the binary's debug information has no business naming.
-        if std::fs::metadata(path).ok()?.len() == 0 {
-            return None;
-        }
         let mapping = Mapping::open(path).ok()?;
         // SAFETY: the mapping goes into `self.files` before anything borrowing it is used,
         // and `self.files` outlives every borrower (see the field order above).

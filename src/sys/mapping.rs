@@ -8,15 +8,17 @@
 //! can be dropped again under memory pressure.
 //!
 //! [`Mapping::open`] maps on 64-bit Unix (`mmap`) and on Windows (`MapViewOfFile`). On other
-//! targets, for an empty file, or when the system refuses (a file system without mapping
-//! support), it reads the file into a heap buffer instead, so callers never care which they
-//! got.
+//! targets, or when the system refuses (a file system without mapping support), it reads the
+//! file into a heap buffer instead, so callers never care which they got.
 //!
-//! Only regular files are accepted. A FIFO would block the open or the read until some other
-//! process writes to it, and a device such as `/dev/zero` would be read until memory runs
-//! out; paths reach here from debug links and from the public `resolve_in_file`, so anything
-//! else is refused with `InvalidInput`. Files in `/proc` are regular files that report a
-//! size of 0, and are read.
+//! Only regular files with something in them are accepted: every caller wants an object
+//! file. A FIFO would block the open or the read until some other process writes to it, and
+//! a device such as `/dev/zero` would be read until memory runs out; paths reach here from
+//! debug links and from the public `resolve_in_file`, so anything else is refused with
+//! `InvalidInput`. Files in `/proc` are regular files that report a size of 0 whatever they
+//! hold, and some hold a great deal (`/proc/self/pagemap` has 8 bytes for every page of the
+//! address space): a file of size 0 is refused with `InvalidData`, and a read never goes past
+//! the size the file reported.
 //!
 //! The bytes stay at the same address for the life of the `Mapping`, even when the value
 //! itself is moved: callers may keep slices of it beside it, as long as those are gone
@@ -63,7 +65,8 @@ unsafe impl Sync for Mapping {}
 
 impl Mapping {
     /// The bytes of the file at `path`: mapped if possible, read otherwise. Errors if the
-    /// file cannot be opened or read, and with `InvalidInput` if it is not a regular file.
+    /// file cannot be opened or read, with `InvalidInput` if it is not a regular file, and
+    /// with `InvalidData` if it reports a size of 0.
     pub(crate) fn open(path: &Path) -> io::Result<Mapping> {
         let _suspended = Suspended::new();
         // Checked before opening, since opening a FIFO for reading blocks until a writer
@@ -71,12 +74,17 @@ impl Mapping {
         // the path was swapped in between (a swap to a FIFO in that window could still
         // block the open; paths here name binaries and debug files, not hostile targets).
         refuse_unless_regular(&std::fs::metadata(path)?)?;
-        let mut file = File::open(path)?;
+        let file = File::open(path)?;
         let metadata = file.metadata()?;
         refuse_unless_regular(&metadata)?;
-        // A length that does not fit in memory, or 0 (an empty file, or a special file that
-        // reports none), goes to the plain read, which then decides.
-        let len = usize::try_from(metadata.len()).unwrap_or(0);
+        if metadata.len() == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "an empty file, or one that reports no size",
+            ));
+        }
+        let len = usize::try_from(metadata.len())
+            .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
         if let Some(base) = imp::map_file(&file, len) {
             return Ok(Mapping {
                 base,
@@ -84,13 +92,13 @@ impl Mapping {
                 owner: Owner::System,
             });
         }
-        // The size is only a hint (it is 0 for `/proc` files); a failed reservation
-        // is an error for this file, never an abort.
+        // A failed reservation is an error for this file, never an abort; and the read
+        // stops at the size reported, should the file have grown since.
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(len)
             .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
-        file.read_to_end(&mut bytes)?;
+        file.take(metadata.len()).read_to_end(&mut bytes)?;
         Ok(Mapping::from_heap(bytes.into_boxed_slice()))
     }
 
@@ -206,20 +214,21 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_file_gives_no_bytes() {
+    fn an_empty_file_is_refused() {
         let file = TempFile::with_contents("empty", b"");
-        let mapping = Mapping::open(&file.0).expect("open the empty file");
-        assert!(mapping.is_empty());
-        assert!(!mapping.is_mapped(), "an empty file is read, not mapped");
+        let error = Mapping::open(&file.0).expect_err("an empty file");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
     }
 
-    /// Files in `/proc` report a size of 0 but have contents: they must be read, not lost.
+    /// Files in `/proc` report a size of 0, and `pagemap` would read for as long as the
+    /// address space is large: refused, not read.
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_file_that_reports_no_size_is_still_read() {
-        let mapping = Mapping::open(std::path::Path::new("/proc/self/status")).expect("open");
-        assert!(!mapping.is_mapped());
-        assert!(mapping.starts_with(b"Name:"), "{:?}", &mapping[..16]);
+    fn a_file_that_reports_no_size_is_refused() {
+        for path in ["/proc/self/status", "/proc/self/pagemap"] {
+            let error = Mapping::open(std::path::Path::new(path)).expect_err(path);
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidData, "{path}");
+        }
     }
 
     /// A device would be read until memory runs out: it must be refused, not read.
