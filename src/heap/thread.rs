@@ -26,6 +26,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use super::batch::Batch;
 use super::live::LiveTable;
 use super::lock::SpinLock;
+use super::sysvec::SysVec;
 
 /// A thread's heap bookkeeping, behind its own lock.
 pub(crate) type ThreadHeap = SpinLock<ThreadData>;
@@ -69,29 +70,30 @@ impl ThreadData {
         id != 0
     }
 
-    /// Drops everything, returning the table's memory.
+    /// Drops everything, returning the tables' memory.
     pub(crate) fn forget(&mut self) {
         self.session = 0;
         self.live = LiveTable::new();
         self.batch.clear();
-        self.points.clear();
+        self.points = PointCache::new();
     }
 }
 
 /// Allocates an empty block from [`System`]; `None` if memory ran out.
 ///
-/// It is made in place from zeroed memory (about 40 KiB: every field but the live table is
+/// It is made in place from zeroed memory (about 7 KiB: every field but the two tables is
 /// valid as zeroes), so nothing that large is ever built on the stack of an allocating thread.
 pub(crate) fn create() -> Option<NonNull<ThreadHeap>> {
     // SAFETY: the layout has a non-zero size.
     let raw = unsafe { System.alloc_zeroed(Layout::new::<ThreadHeap>()) }.cast::<ThreadHeap>();
     let block = NonNull::new(raw)?;
-    // SAFETY: `raw` is valid, zeroed memory for a `ThreadHeap`: an unlocked lock, session 0,
-    // an empty batch and an empty cache. The live table holds a `NonNull`, for which zeroes
-    // are not valid, so it is written before anything reads the value.
+    // SAFETY: `raw` is valid, zeroed memory for a `ThreadHeap`: an unlocked lock, session 0
+    // and an empty batch. The live table and the point cache hold a `NonNull`, for which
+    // zeroes are not valid, so they are written before anything reads the value.
     unsafe {
         let data = SpinLock::value_ptr(raw);
         core::ptr::addr_of_mut!((*data).live).write(LiveTable::new());
+        core::ptr::addr_of_mut!((*data).points).write(PointCache::new());
     }
     Some(block)
 }
@@ -103,36 +105,48 @@ pub(crate) fn create() -> Option<NonNull<ThreadHeap>> {
 /// Nobody may use the block again: it must be unregistered and its thread gone or done.
 pub(crate) unsafe fn destroy(block: NonNull<ThreadHeap>) {
     // SAFETY: the caller guarantees exclusive, final access; the block was made by `create`
-    // with this layout, and its live table (the one field that owns memory) is dropped first.
+    // with this layout, and its two tables (the fields that own memory) are dropped first.
     unsafe {
-        core::ptr::drop_in_place(core::ptr::addr_of_mut!(
-            (*SpinLock::value_ptr(block.as_ptr())).live
-        ));
+        let data = SpinLock::value_ptr(block.as_ptr());
+        core::ptr::drop_in_place(core::ptr::addr_of_mut!((*data).live));
+        core::ptr::drop_in_place(core::ptr::addr_of_mut!((*data).points));
         System.dealloc(block.as_ptr().cast(), Layout::new::<ThreadHeap>());
     }
 }
 
-/// Entries in a thread's point cache (two ways per set).
-const CACHE_ENTRIES: usize = 1024;
+/// Entries a thread's point cache starts with, and the most it grows to (2 MiB).
+const CACHE_MIN_ENTRIES: usize = 64;
+const CACHE_MAX_ENTRIES: usize = 1 << 16;
 
 /// One remembered frame list. `key` 0 marks an empty entry.
 #[derive(Clone, Copy)]
 struct CacheEntry {
     key: u64,
-    /// The point's frames in the session's frame arena (see `arena.rs`); null when empty.
+    /// The point's frames in the session's frame arena (see `arena.rs`).
     frames_at: *const usize,
     len: usize,
     point: u32,
 }
 
-/// Frame list → program point, for the points this thread met in the current session.
+const EMPTY_ENTRY: CacheEntry = CacheEntry {
+    key: 0,
+    frames_at: core::ptr::null(),
+    len: 0,
+    point: 0,
+};
+
+/// Frame list → program point, for every frame list this thread has met in the current
+/// session.
 ///
-/// A hit saves the session lock, the full hash and the shared index: the key mixes only the
-/// length and the innermost four frames, and identity is settled by comparing the whole list
-/// with the point's own frames, so a collision costs a miss, never a wrong point. Valid as
-/// all zeroes (empty).
+/// A hit saves the session lock and the shared index. Open addressing with linear probing
+/// on a hash of the whole list, grown to twice the size when three quarters full, so a thread
+/// that keeps meeting thousands of call stacks finds each one here after the first time,
+/// instead of evicting and going back to the session lock (which all threads share). Past
+/// [`CACHE_MAX_ENTRIES`] the cache starts over empty. Identity is settled by comparing the
+/// whole list with the point's own frames, so a collision costs a probe, never a wrong point.
 pub(crate) struct PointCache {
-    entries: [CacheEntry; CACHE_ENTRIES],
+    slots: SysVec<CacheEntry>,
+    len: usize,
 }
 
 // SAFETY: the entries point into a session's frame arena, whose lists are never written
@@ -140,53 +154,104 @@ pub(crate) struct PointCache {
 unsafe impl Send for PointCache {}
 
 impl PointCache {
-    /// The key for `frames`; never 0.
-    #[inline]
-    pub(crate) fn key(frames: &[usize]) -> u64 {
-        let mut key = frames.len() as u64;
-        for &frame in frames.iter().take(4) {
-            key = (key.rotate_left(7) ^ frame as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    pub(crate) const fn new() -> Self {
+        PointCache {
+            slots: SysVec::new(),
+            len: 0,
         }
-        key | 1
     }
 
-    fn set(key: u64) -> usize {
-        ((key >> 32) as usize % CACHE_ENTRIES) & !1
+    /// The key for `frames`, which reads every frame; never 0.
+    ///
+    /// Each frame is rotated by its own amount and the results are folded with XOR, so the
+    /// frames are combined independently of each other and one multiply at the end spreads
+    /// the bits: this runs on every event, where a chain of multiplies, one per frame, would
+    /// cost its latency each time.
+    #[inline]
+    pub(crate) fn key(frames: &[usize]) -> u64 {
+        let mut folded = frames.len() as u64;
+        for &frame in frames {
+            folded = folded.rotate_left(13) ^ frame as u64;
+        }
+        folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1
+    }
+
+    /// Where probing for `key` starts in a table of `mask + 1` slots.
+    #[inline(always)]
+    fn home(key: u64, mask: usize) -> usize {
+        (key >> 32) as usize & mask
     }
 
     /// The point for `frames`, if this thread has met it in the current session.
     #[inline]
     pub(crate) fn find(&self, frames: &[usize], key: u64) -> Option<u32> {
-        let set = Self::set(key);
-        self.entries[set..set + 2].iter().find_map(|entry| {
-            if entry.key != key || entry.len != frames.len() {
+        let slots = self.slots.as_slice();
+        let mask = slots.len().checked_sub(1)?;
+        let mut index = Self::home(key, mask);
+        loop {
+            let entry = slots[index];
+            if entry.key == 0 {
                 return None;
             }
-            // SAFETY: entries are made only from points of the current session, whose frame
-            // arena keeps `len` frames at `frames_at` until the session ends; the cache is
-            // emptied (`clear`) before its thread records for another session.
-            let stored = unsafe { core::slice::from_raw_parts(entry.frames_at, entry.len) };
-            (stored == frames).then_some(entry.point)
-        })
+            if entry.key == key && entry.len == frames.len() {
+                // SAFETY: entries are made only from points of the current session, whose
+                // frame arena keeps `len` frames at `frames_at` until the session ends; the
+                // cache is emptied (`ThreadData::forget`) before its thread records for
+                // another session.
+                let stored = unsafe { core::slice::from_raw_parts(entry.frames_at, entry.len) };
+                if stored == frames {
+                    return Some(entry.point);
+                }
+            }
+            index = (index + 1) & mask;
+        }
     }
 
-    /// Remembers `point` for frames stored at `frames_at` (`len` of them), evicting the older
-    /// entry of its set.
+    /// Remembers `point` for frames stored at `frames_at` (`len` of them), which
+    /// [`PointCache::find`] did not know. If the cache cannot grow, it is left as it is.
     pub(crate) fn insert(&mut self, key: u64, frames_at: *const usize, len: usize, point: u32) {
-        let set = Self::set(key);
-        self.entries[set + 1] = self.entries[set];
-        self.entries[set] = CacheEntry {
+        if (self.len + 1) * 4 > self.slots.len() * 3 && !self.grow() {
+            return;
+        }
+        let mask = self.slots.len() - 1;
+        let slots = self.slots.as_mut_slice();
+        let mut index = Self::home(key, mask);
+        while slots[index].key != 0 {
+            index = (index + 1) & mask;
+        }
+        slots[index] = CacheEntry {
             key,
             frames_at,
             len,
             point,
         };
+        self.len += 1;
     }
 
-    pub(crate) fn clear(&mut self) {
-        for entry in &mut self.entries {
-            entry.key = 0;
+    /// Doubles the table (or starts over at the largest size); `false` if memory ran out.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) -> bool {
+        let capacity = (self.slots.len() * 2).max(CACHE_MIN_ENTRIES);
+        if capacity > CACHE_MAX_ENTRIES {
+            self.slots.as_mut_slice().fill(EMPTY_ENTRY);
+            self.len = 0;
+            return true;
         }
+        let Some(fresh) = SysVec::filled(EMPTY_ENTRY, capacity) else {
+            return false;
+        };
+        let old = core::mem::replace(&mut self.slots, fresh);
+        self.len = 0;
+        for entry in old.as_slice().iter().filter(|entry| entry.key != 0) {
+            self.insert(entry.key, entry.frames_at, entry.len, entry.point);
+        }
+        true
+    }
+
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.slots.len()
     }
 }
 
@@ -194,31 +259,49 @@ impl PointCache {
 mod tests {
     use super::*;
 
-    fn empty_cache() -> Box<PointCache> {
-        // SAFETY: `PointCache` is valid as all zeroes (every entry empty).
-        unsafe { Box::new(core::mem::zeroed()) }
+    #[test]
+    fn finds_only_identical_frame_lists() {
+        let mut cache = PointCache::new();
+        let first = [1usize, 2, 3, 4, 5];
+        let same_start = [1usize, 2, 3, 4, 6];
+        assert_ne!(
+            PointCache::key(&first),
+            PointCache::key(&same_start),
+            "the key reads every frame"
+        );
+        let key = PointCache::key(&first);
+        assert_eq!(cache.find(&first, key), None, "an empty cache");
+        cache.insert(key, first.as_ptr(), first.len(), 7);
+        assert_eq!(cache.find(&first, key), Some(7));
+        assert_eq!(cache.find(&first[..4], PointCache::key(&first[..4])), None);
+        // Two lists under one key (a collision): each is told apart by its frames.
+        assert_eq!(cache.find(&same_start, key), None);
+        cache.insert(key, same_start.as_ptr(), same_start.len(), 8);
+        assert_eq!(cache.find(&first, key), Some(7));
+        assert_eq!(cache.find(&same_start, key), Some(8));
     }
 
     #[test]
-    fn finds_only_identical_frame_lists() {
-        let mut cache = empty_cache();
-        let first = [1usize, 2, 3, 4, 5];
-        let same_start = [1usize, 2, 3, 4, 6];
-        let key = PointCache::key(&first);
-        assert_eq!(
-            key,
-            PointCache::key(&same_start),
-            "the key reads four frames"
-        );
-        cache.insert(key, first.as_ptr(), first.len(), 7);
-        assert_eq!(cache.find(&first, key), Some(7));
-        assert_eq!(cache.find(&same_start, key), None);
-        assert_eq!(cache.find(&first[..4], PointCache::key(&first[..4])), None);
-        cache.insert(key, same_start.as_ptr(), same_start.len(), 8);
-        assert_eq!(cache.find(&first, key), Some(7), "two ways per set");
-        assert_eq!(cache.find(&same_start, key), Some(8));
-        cache.clear();
-        assert_eq!(cache.find(&first, key), None);
+    fn grows_to_keep_every_list_until_the_largest_size_then_starts_over() {
+        let lists: Vec<[usize; 3]> = (1..=CACHE_MAX_ENTRIES / 2).map(|i| [i, i + 1, 7]).collect();
+        let mut cache = PointCache::new();
+        for (point, list) in lists.iter().enumerate() {
+            cache.insert(PointCache::key(list), list.as_ptr(), 3, point as u32);
+        }
+        assert_eq!(cache.capacity(), CACHE_MAX_ENTRIES);
+        for (point, list) in lists.iter().enumerate() {
+            assert_eq!(cache.find(list, PointCache::key(list)), Some(point as u32));
+        }
+        // Filling it to three quarters of the largest size, and one more, starts it over.
+        let more: Vec<[usize; 3]> = (0..=CACHE_MAX_ENTRIES / 4).map(|i| [i, 9, 9]).collect();
+        for list in &more {
+            cache.insert(PointCache::key(list), list.as_ptr(), 3, 1);
+        }
+        assert_eq!(cache.capacity(), CACHE_MAX_ENTRIES);
+        assert_eq!(cache.len, 1);
+        assert_eq!(cache.find(&lists[0], PointCache::key(&lists[0])), None);
+        let last = more.last().unwrap();
+        assert_eq!(cache.find(last, PointCache::key(last)), Some(1));
     }
 
     #[test]
