@@ -668,7 +668,7 @@ fn print_report(
     }
 
     println!("\n### Allocator overhead and heap profiling\n");
-    println!("ns per operation per thread (median), ratio to System. `pairN`: one alloc+free of N bytes; `mixed`: one iteration of the mixed workload.\n");
+    println!("ns per operation per thread (median), ratio to System. `pairN`: one alloc+free of N bytes; `mixed`: one iteration of the mixed workload; `sites1024_d4`: one alloc+free of 64 bytes from 1,024 distinct sites in turn, 4 frames of recursion above the allocation.\n");
     print_table(present, collected, WORKLOADS, THREAD_COUNTS, Shown::Medians);
     println!("\n2 threads, aggregate: wall time / operations of both threads (median).\n");
     print_table(present, collected, WORKLOADS, &[2], Shown::Aggregate);

@@ -80,6 +80,16 @@ pub const WORKLOADS: &[Workload] = &[
         kind: Kind::Mixed,
         iters: 200_000,
     },
+    // More call stacks than a small per-thread cache of program points holds, for the heap
+    // profilers; for the others it is one more alloc+free of 64 bytes.
+    Workload {
+        name: "sites1024_d4",
+        kind: Kind::Sites {
+            distinct: 1024,
+            depth: 4,
+        },
+        iters: SITE_ITERS,
+    },
 ];
 
 /// Operations per thread of each call-site workload.
