@@ -78,16 +78,23 @@ fn a_fifo_is_refused_at_once_with_a_note() {
     assert!(notes[0].contains("not-an-object-file"), "{notes:?}");
 }
 
+/// Resolving in the special file at `path` returns at once with nothing but the module's
+/// note.
+#[cfg(unix)]
+fn refused_at_once_with_a_note(path: &'static str) {
+    let (frames, notes) = finishes_within(&format!("resolving in {path}"), || {
+        resolve_in_file(Path::new(path), 0x1000)
+    });
+    assert_eq!(frames, vec![Symbol::default()], "{path}");
+    assert_eq!(notes.len(), 1, "{path}: {notes:?}");
+    assert!(notes[0].starts_with(NOTE_PREFIX), "{path}: {notes:?}");
+}
+
 /// A character device would be read until memory runs out.
 #[cfg(unix)]
 #[test]
 fn a_device_is_refused_at_once_with_a_note() {
-    let (frames, notes) = finishes_within("resolving in /dev/zero", || {
-        resolve_in_file(Path::new("/dev/zero"), 0x1000)
-    });
-    assert_eq!(frames, vec![Symbol::default()]);
-    assert_eq!(notes.len(), 1, "{notes:?}");
-    assert!(notes[0].starts_with(NOTE_PREFIX), "{notes:?}");
+    refused_at_once_with_a_note("/dev/zero");
 }
 
 /// Files in `/proc` report a size of 0; `pagemap` holds 8 bytes for every page of the
@@ -95,12 +102,7 @@ fn a_device_is_refused_at_once_with_a_note() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_file_that_reports_no_size_is_refused_at_once_with_a_note() {
-    let (frames, notes) = finishes_within("resolving in /proc/self/pagemap", || {
-        resolve_in_file(Path::new("/proc/self/pagemap"), 0x1000)
-    });
-    assert_eq!(frames, vec![Symbol::default()]);
-    assert_eq!(notes.len(), 1, "{notes:?}");
-    assert!(notes[0].starts_with(NOTE_PREFIX), "{notes:?}");
+    refused_at_once_with_a_note("/proc/self/pagemap");
 }
 
 /// Panics seen by the hook on threads whose name contains `top_address`.

@@ -116,15 +116,10 @@ fn chains(exe: &Path) -> Vec<Vec<String>> {
 fn split_units_resolve_like_the_packed_build() {
     let packed = build("off");
     let split = build("unpacked");
-    let dwo_files = std::fs::read_dir(split.parent().unwrap())
-        .unwrap()
-        .filter(|entry| {
-            entry
-                .as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "dwo"))
-        })
-        .count();
-    assert!(dwo_files > 0, "rustc wrote no .dwo file");
+    assert!(
+        !files_with(&split, "dwo").is_empty(),
+        "rustc wrote no .dwo file"
+    );
 
     let expected = chains(&packed);
     let inlined = vec![
@@ -151,11 +146,6 @@ fn files_with(exe: &Path, extension: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The `.dwo` files beside `exe`.
-fn dwo_files(exe: &Path) -> Vec<PathBuf> {
-    files_with(exe, "dwo")
-}
-
 /// With `packed`, the split units are read from the `.dwp` package beside the binary.
 #[test]
 fn a_package_resolves_like_the_unsplit_build() {
@@ -166,7 +156,10 @@ fn a_package_resolves_like_the_unsplit_build() {
         1,
         "rustc wrote no .dwp file"
     );
-    assert!(dwo_files(&packed).is_empty(), "rustc left .dwo files");
+    assert!(
+        files_with(&packed, "dwo").is_empty(),
+        "rustc left .dwo files"
+    );
 
     let expected = chains(&unsplit);
     assert!(
@@ -179,19 +172,22 @@ fn a_package_resolves_like_the_unsplit_build() {
     }
 }
 
-/// A package from another build does not hold the skeletons' units (its index is by unit
-/// id), so nothing of the other build is named.
-#[test]
-fn a_stale_package_is_not_used() {
-    let current = build_source("current-packed", "packed", FIXTURE);
+/// Builds the fixture and another program with `split` as `-C split-debuginfo`, puts the
+/// other build's split file (extension `extension`) in place of the fixture's, and checks
+/// that nothing of the other build is named in the fixture.
+fn a_split_file_from_another_build_names_nothing(split: &str, extension: &str) {
+    let current = build_source(&format!("current-{split}"), split, FIXTURE);
     let other = build_source(
-        "other-packed",
-        "packed",
+        &format!("other-{split}"),
+        split,
         &FIXTURE
             .replace("inner_step", "other_step")
             .replace('7', "13"),
     );
-    let (wanted, stale) = (files_with(&current, "dwp"), files_with(&other, "dwp"));
+    let (wanted, stale) = (
+        files_with(&current, extension),
+        files_with(&other, extension),
+    );
     assert_eq!((wanted.len(), stale.len()), (1, 1));
     std::fs::copy(&stale[0], &wanted[0]).unwrap();
 
@@ -210,25 +206,12 @@ fn a_stale_package_is_not_used() {
 /// falls back to the skeleton rather than naming the other build's functions.
 #[test]
 fn a_stale_split_unit_is_not_used() {
-    let current = build_source("current", "unpacked", FIXTURE);
-    let other = build_source(
-        "other",
-        "unpacked",
-        &FIXTURE
-            .replace("inner_step", "other_step")
-            .replace('7', "13"),
-    );
-    let (wanted, stale) = (dwo_files(&current), dwo_files(&other));
-    assert_eq!((wanted.len(), stale.len()), (1, 1));
-    std::fs::copy(&stale[0], &wanted[0]).unwrap();
+    a_split_file_from_another_build_names_nothing("unpacked", "dwo");
+}
 
-    for chain in chains(&current) {
-        assert!(
-            chain.iter().all(|frame| !frame.contains("other_step")),
-            "a frame from the other build: {chain:?}"
-        );
-    }
-    for exe in [current, other] {
-        let _ = std::fs::remove_dir_all(exe.parent().unwrap());
-    }
+/// A package from another build does not hold the skeletons' units (its index is by unit
+/// id), so nothing of the other build is named either.
+#[test]
+fn a_stale_package_is_not_used() {
+    a_split_file_from_another_build_names_nothing("packed", "dwp");
 }
