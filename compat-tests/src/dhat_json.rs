@@ -232,8 +232,19 @@ const AD_HOC_ENTRIES: [&str; 2] = ["dhat::ad_hoc_event", "mod_alloc::dhat_compat
 /// difference).
 const ALLOCATOR_SHIMS: [&str; 3] = ["__rust_alloc", "__rust_alloc_zeroed", "__rust_realloc"];
 
+/// Whether a frame is a method of a `GlobalAlloc` the scenario defines
+/// around `dhat::Alloc`. Above the allocating code, dhat shows it where it
+/// shows the shims, and ours never does (a documented difference).
+fn is_wrapper_method(name: &str) -> bool {
+    ["alloc", "alloc_zeroed", "realloc"]
+        .iter()
+        .any(|method| name.ends_with(&format!(" as core::alloc::global::GlobalAlloc>::{method}")))
+}
+
 /// `name (…/scenarios/x.rs:12:5)` becomes `name (x.rs:12)` when the file is
-/// one of `user_files`; other frames, and the allocator shims, give `None`.
+/// one of `user_files` (a path suffix, or a directory when it ends in `/`);
+/// other frames, the allocator shims and the scenario's own `GlobalAlloc`
+/// methods give `None`.
 /// Columns are dropped because inlining and toolchains move them. The one
 /// frame of library code kept is the ad hoc entry point, as `ad_hoc_event`
 /// whatever its crate and location, so that both must show it.
@@ -244,7 +255,9 @@ fn user_frame(frame: &str, user_files: &[String]) -> Option<String> {
     if AD_HOC_ENTRIES.contains(&name) {
         return Some("ad_hoc_event".to_string());
     }
-    if ALLOCATOR_SHIMS.contains(&name.strip_prefix("__rustc::").unwrap_or(name)) {
+    if ALLOCATOR_SHIMS.contains(&name.strip_prefix("__rustc::").unwrap_or(name))
+        || is_wrapper_method(name)
+    {
         return None;
     }
     let mut parts = location.rsplitn(3, ':');
@@ -252,10 +265,14 @@ fn user_frame(frame: &str, user_files: &[String]) -> Option<String> {
     let line = parts.next()?;
     let file = parts.next()?;
     let file = file.replace('\\', "/");
-    let owned = user_files
-        .iter()
-        .find(|suffix| file.ends_with(suffix.as_str()))?;
-    let short = owned.rsplit('/').next().unwrap_or(owned);
+    user_files.iter().find(|owned| {
+        if owned.ends_with('/') {
+            file.contains(owned.as_str())
+        } else {
+            file.ends_with(owned.as_str())
+        }
+    })?;
+    let short = file.rsplit('/').next().unwrap_or(&file);
     Some(format!("{name} ({short}:{line})"))
 }
 
@@ -382,6 +399,20 @@ mod tests {
     }
 
     #[test]
+    fn shared_scenario_code_is_the_scenarios_own() {
+        let user = [
+            "scenarios/s.rs".to_string(),
+            "scenarios/common/".to_string(),
+        ];
+        assert_eq!(
+            user_frame("0x5: w::run (../scenarios/common/w.rs:7:2)", &user).as_deref(),
+            Some("w::run (w.rs:7)")
+        );
+        assert_eq!(user_frame("0x5: x::f (../scenarios/x.rs:7:2)", &user), None);
+        assert_eq!(user_frame("0x5: y::g (src/common/y.rs:7:2)", &user), None);
+    }
+
+    #[test]
     fn allocator_shims_are_not_the_scenarios_code() {
         let user = ["scenarios/s.rs".to_string()];
         for shim in [
@@ -394,6 +425,11 @@ mod tests {
             user_frame("0x5: s::__rust_alloc_helper (../scenarios/s.rs:3:1)", &user).as_deref(),
             Some("s::__rust_alloc_helper (s.rs:3)")
         );
+        let wrapper =
+            "0x4: <s::Counting as core::alloc::global::GlobalAlloc>::alloc (../scenarios/s.rs:9:5)";
+        assert_eq!(user_frame(wrapper, &user), None);
+        let other_trait = "0x4: <s::Counting as s::Tally>::alloc (../scenarios/s.rs:9:5)";
+        assert!(user_frame(other_trait, &user).is_some());
     }
 
     #[test]

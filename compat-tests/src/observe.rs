@@ -117,7 +117,8 @@ fn observe(
 ) -> Observation {
     let user_files = vec![
         format!("scenarios/{}.rs", scenario.name),
-        "scenarios/common/mod.rs".to_string(),
+        // Code that scenarios share, such as the body of `debug_frames`.
+        "scenarios/common/".to_string(),
     ];
     let number_keys: &[&str] = if scenario.order_independent {
         &ORDER_FREE_NUMBERS

@@ -94,26 +94,31 @@ pub struct Alloc;
 
 // SAFETY: every method forwards its arguments unchanged to `ModAlloc<System>`, itself a
 // correct `GlobalAlloc`, and returns its result unchanged.
+//
+// The methods are never inlined, like dhat's: a `GlobalAlloc` of the program's own that
+// wraps this one is then as small as one around dhat's, and is inlined into its callers, or
+// not, as that would be, which keeps dhat's frame counts (see `report::dhat`). The call
+// costs nothing measurable next to the rest of an event (`bench/`).
 unsafe impl GlobalAlloc for Alloc {
-    #[inline]
+    #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which we pass on.
         unsafe { GlobalAlloc::alloc(&crate::ModAlloc::new(), layout) }
     }
 
-    #[inline]
+    #[inline(never)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
         unsafe { GlobalAlloc::alloc_zeroed(&crate::ModAlloc::new(), layout) }
     }
 
-    #[inline]
+    #[inline(never)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` came from `Alloc`, i.e. from an equal `ModAlloc<System>`, with `layout`.
         unsafe { GlobalAlloc::dealloc(&crate::ModAlloc::new(), ptr, layout) }
     }
 
-    #[inline]
+    #[inline(never)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, which we pass on.
         unsafe { GlobalAlloc::realloc(&crate::ModAlloc::new(), ptr, layout, new_size) }

@@ -252,20 +252,35 @@ fn common_bottom<'a>(start: &'a [usize], first: &[usize]) -> &'a [usize] {
     &[]
 }
 
-/// How many physical frames of dhat's own allocator a dhat heap stack would hold on top of
-/// the frames ours keep, all counted towards `trim_backtraces`: its `GlobalAlloc` method,
-/// which is never inlined, and each allocator shim (`__rust_alloc`; `__rg_alloc` too on older
-/// compilers) that keeps a frame of its own. An optimised shim reaches the method by a tail
-/// jump and leaves no frame; an unoptimised one calls it.
+/// How many physical frames a dhat heap stack would hold on top of the frames ours keep, all
+/// counted towards `trim_backtraces`: dhat's `GlobalAlloc` method, which is never inlined,
+/// and every frame between it and the code that allocates. Those are the allocator shim
+/// (`__rust_alloc`; `__rg_alloc` too on older compilers) when it keeps a frame of its own,
+/// and the methods of a `GlobalAlloc` of the program's own that wraps the allocator. An
+/// optimised shim reaches the method by a tail jump and leaves no frame; an unoptimised one
+/// calls it.
 ///
-/// The shims are compiled with the crate that declares the global allocator, so it is that
-/// crate's opt level that counts, not this one's, and a profile can set the two apart
+/// The shim and any wrapper are compiled with the program, so it is the program's opt level
+/// that counts, not this crate's, and a profile can set the two apart
 /// (`[profile.dev.package."*"] opt-level = 3`). So the frames are counted on this build's
-/// real allocation path, which the walker's calibration kept (`path`, innermost first): the
-/// innermost stands for dhat's method (an optimised shim that inlined ours is that frame),
-/// and every other frame named as a shim adds one. When the outermost frame cannot be named
-/// (a stripped binary) or the path is unknown, this crate's own opt level decides:
-/// [`FALLBACK_ALLOCATOR_FRAMES`].
+/// real allocation path, which the walker's calibration kept (`path`, innermost first, from
+/// the allocator method that called the walk to the function that the allocating code
+/// called). `dhat_compat::Alloc`'s methods are never inlined, as dhat's are not, so the
+/// code around them (the shim, a wrapper) is shaped as it would be around dhat's:
+///
+/// - std's `alloc::alloc` functions at the outer end are the allocating code's side (an
+///   unoptimised caller keeps them as frames of their own), and are left out;
+/// - this crate's frames together stand for dhat's method;
+/// - every other frame is one of dhat's too, except an innermost shim: that is an optimised
+///   shim that inlined `ModAlloc`'s method (a program whose global allocator is `ModAlloc`
+///   itself), where dhat's shim would have jumped to dhat's method.
+///
+/// The path is the one from code outside the program's crate, which calls the shim as a
+/// function. Code inside it may have the shim, and a small wrapper, inlined instead; then
+/// dhat's stacks there hold one frame less than this counts (see MIGRATING_FROM_DHAT.md).
+///
+/// When a frame of the path cannot be named (a stripped binary) or the path is unknown,
+/// this crate's own opt level decides: [`FALLBACK_ALLOCATOR_FRAMES`].
 fn dhat_allocator_frames(path: &[usize], resolver: &mut dyn Resolve) -> usize {
     let mut symbols = Vec::new();
     let mut names = Vec::with_capacity(path.len());
@@ -273,18 +288,35 @@ fn dhat_allocator_frames(path: &[usize], resolver: &mut dyn Resolve) -> usize {
         symbols.clear();
         resolver.resolve(address, &mut symbols);
         // The physical function is the outermost symbol, last in the list.
-        names.push(symbols.pop().and_then(|symbol| symbol.function));
-    }
-    match names.split_first() {
-        Some((_, outer)) if matches!(names.last(), Some(Some(_))) => {
-            let shims = outer
-                .iter()
-                .filter(|name| name.as_deref().is_some_and(is_alloc_shim))
-                .count();
-            1 + shims
+        match symbols.pop().and_then(|symbol| symbol.function) {
+            Some(name) => names.push(name),
+            None => return FALLBACK_ALLOCATOR_FRAMES,
         }
-        _ => FALLBACK_ALLOCATOR_FRAMES,
     }
+    let callers_side = names
+        .iter()
+        .rev()
+        .take_while(|name| name.starts_with("alloc::alloc::"))
+        .count();
+    let allocator = &names[..names.len() - callers_side];
+    if allocator.is_empty() {
+        return FALLBACK_ALLOCATOR_FRAMES;
+    }
+    // This crate's frames, and an innermost shim that inlined `ModAlloc`'s method, are the
+    // one frame of dhat's method.
+    let in_place_of_dhats_method =
+        |depth: usize, name: &str| is_own_frame(name) || (depth == 0 && is_alloc_shim(name));
+    let others = allocator
+        .iter()
+        .enumerate()
+        .filter(|&(depth, name)| !in_place_of_dhats_method(depth, name))
+        .count();
+    1 + others
+}
+
+/// Whether a demangled name is a function of this crate (or a method of one of its types).
+fn is_own_frame(function: &str) -> bool {
+    function.starts_with("mod_alloc::") || function.starts_with("<mod_alloc::")
 }
 
 /// Whether a demangled name is the allocator shim that `std::alloc::alloc` calls: plain

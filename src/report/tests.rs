@@ -539,14 +539,27 @@ fn the_cap_leaves_room_for_the_allocator_frames_dhat_would_have() {
         kept_under_a_cap_of_4(&[method, rg, (0xa5, Some("__rust_alloc"))]),
         1
     );
-    // Names that merely contain a shim's are not shims.
-    assert_eq!(
-        kept_under_a_cap_of_4(&[method, (0xa6, Some("app::__rust_alloc_wrapper"))]),
-        3
+    // A `GlobalAlloc` of the program's own around ours: its method is a frame in dhat's
+    // stacks too, whether our method was inlined into it or not.
+    let wrapper = (
+        0xa6,
+        Some("<app::Counting as core::alloc::global::GlobalAlloc>::alloc"),
     );
-    // The outermost frame cannot be named, or nothing is known: this build's opt level.
+    assert_eq!(kept_under_a_cap_of_4(&[method, compat, wrapper]), 2);
+    assert_eq!(kept_under_a_cap_of_4(&[wrapper]), 2);
+    assert_eq!(kept_under_a_cap_of_4(&[wrapper, shim]), 1);
+    assert_eq!(
+        kept_under_a_cap_of_4(&[method, wrapper, shim, std_alloc]),
+        1
+    );
+    // Names that merely contain a shim's are not shims: innermost, this is a wrapper.
+    let lookalike = (0xa9, Some("app::__rust_alloc_wrapper"));
+    assert_eq!(kept_under_a_cap_of_4(&[lookalike]), 2);
+    // A frame that cannot be named, or nothing known: this build's opt level.
     let fallback = 4 - FALLBACK_ALLOCATOR_FRAMES;
     assert_eq!(kept_under_a_cap_of_4(&[method, (0xa7, None)]), fallback);
+    assert_eq!(kept_under_a_cap_of_4(&[(0xa7, None), shim]), fallback);
+    assert_eq!(kept_under_a_cap_of_4(&[std_alloc]), fallback);
     assert_eq!(kept_under_a_cap_of_4(&[]), fallback);
 }
 
