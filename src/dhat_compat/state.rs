@@ -121,6 +121,8 @@ pub(super) fn profile_or_empty(profile: Option<Profile>, session: &Session) -> P
         t_end_us: session.started.elapsed().as_micros(),
         start_frames: Vec::new(),
         first_event_frames: Vec::new(),
+        start_tail: Vec::new(),
+        first_event_tail: Vec::new(),
         max_frames: session.max_frames,
         // No program points, so nothing to trim.
         allocator_path: Vec::new(),

@@ -128,6 +128,11 @@ pub(crate) struct Profile {
     pub(crate) start_frames: Vec<usize>,
     /// Frames of the first recorded event, if any.
     pub(crate) first_event_frames: Vec<usize>,
+    /// The bottoms of those two stacks, when they were deeper than a capture holds: their
+    /// outermost frames, innermost first (see `walk::outermost_from_here`); empty when the
+    /// stack above is whole.
+    pub(crate) start_tail: Vec<usize>,
+    pub(crate) first_event_tail: Vec<usize>,
     /// The frame cap requested at start (`None`: capture as deep as the walker allows).
     pub(crate) max_frames: Option<usize>,
     /// The allocator's own frames above every captured stack, as the walker's calibration
@@ -197,6 +202,8 @@ struct Session {
     depth: usize,
     start_frames: SysVec<usize>,
     first_event_frames: Option<SysVec<usize>>,
+    start_tail: SysVec<usize>,
+    first_event_tail: SysVec<usize>,
 }
 
 /// Frames buffer for one capture, on the stack.
@@ -658,6 +665,12 @@ impl Session {
             if copy.extend_from_slice(frames) {
                 self.first_event_frames = Some(copy);
             }
+            // This runs inside the allocator, under the session lock: the walk allocates
+            // nothing and takes no lock, and the tail grows with memory from `System`.
+            let mut tail: FrameBuffer = [0; crate::walk::MAX_FRAMES];
+            let _ = self
+                .first_event_tail
+                .extend_from_slice(stack_tail(frames.len(), &mut tail));
             DEPTH.store(self.depth as u32, Ordering::Relaxed);
             FIRST_EVENT_SEEN.store(self.id, Ordering::Relaxed);
         }
@@ -704,6 +717,8 @@ impl Session {
                 .as_ref()
                 .map(|f| f.as_slice().to_vec())
                 .unwrap_or_default(),
+            start_tail: self.start_tail.as_slice().to_vec(),
+            first_event_tail: self.first_event_tail.as_slice().to_vec(),
             max_frames: self.max_frames,
             allocator_path: crate::walk::allocator_path(),
         }
@@ -774,6 +789,9 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
     });
     let mut stack = SysVec::new();
     let _ = stack.extend_from_slice(start_frames);
+    let mut start_tail = SysVec::new();
+    let mut tail: FrameBuffer = [0; crate::walk::MAX_FRAMES];
+    let _ = start_tail.extend_from_slice(stack_tail(start_frames.len(), &mut tail));
     let started = with_shared(|shared| {
         if shared.session.is_some() {
             return false;
@@ -788,6 +806,8 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
             depth,
             start_frames: stack,
             first_event_frames: None,
+            start_tail,
+            first_event_tail: SysVec::new(),
         };
         SESSION_ORIGIN.store(session.origin.ticks, Ordering::Relaxed);
         SESSION_DEPTH.store(depth, Ordering::Relaxed);
@@ -850,6 +870,27 @@ pub(crate) fn ad_hoc_event(weight: usize) {
 /// Captures the stack from the caller of the function that calls this one: used outside the
 /// allocator (session start, ad hoc events). The two skipped return addresses lead into this
 /// function and into that caller, both `#[inline(never)]`.
+#[inline(never)]
+/// The bottom of the calling thread's stack, for a stack of which a capture kept `captured`
+/// frames: empty if that capture had room to spare (it holds the whole stack), else the
+/// outermost frames (see [`Profile::start_tail`]), also empty if those turn out whole.
+/// Allocation-free, for use inside the allocator.
+fn stack_tail(captured: usize, tail: &mut FrameBuffer) -> &[usize] {
+    if captured < tail.len() {
+        return &[];
+    }
+    match crate::walk::outermost_from_here(tail) {
+        (kept, false) => &tail[..kept],
+        (_, true) => &[],
+    }
+}
+
+/// The stack of the caller of the function that calls this (`start` or `ad_hoc_event`),
+/// innermost first.
+///
+/// Never inlined: the walk skips exactly two return addresses, the ones into this function
+/// and into its caller, so both must be frames of their own whatever the optimiser decides
+/// about the code around them.
 #[inline(never)]
 fn capture_here(buffer: &mut FrameBuffer) -> &[usize] {
     let _suspended = Suspended::new();

@@ -238,18 +238,48 @@ fn common_prefix_len(a: impl Iterator<Item = usize>, b: impl Iterator<Item = usi
 /// common suffix, found so that it still works when the first event's stack was cut short
 /// by the capture depth. It is the tail of `start` from the first frame that also occurs in
 /// `first` with everything after it agreeing (as far as `first` goes). Empty when the join
-/// would be a whole stack (dhat abandons that trim).
-fn common_bottom<'a>(start: &'a [usize], first: &[usize]) -> &'a [usize] {
-    for (i, ip) in start.iter().enumerate() {
-        let Some(j) = first.iter().position(|other| other == ip) else {
+/// would be a whole stack (dhat abandons that trim). A stack deeper than a capture holds is
+/// compared by its outermost frames, which are not the whole stack.
+fn common_bottom<'a>(start: StackBottom<'a>, first: StackBottom<'_>) -> &'a [usize] {
+    let (start_frames, first_frames) = (start.frames, first.frames);
+    for (i, ip) in start_frames.iter().enumerate() {
+        let Some(j) = first_frames.iter().position(|other| other == ip) else {
             continue;
         };
-        let agrees = start[i..].iter().zip(&first[j..]).all(|(a, b)| a == b);
-        if agrees && start.len() - i >= first.len() - j {
-            return if i == 0 || j == 0 { &[] } else { &start[i..] };
+        let agrees = start_frames[i..]
+            .iter()
+            .zip(&first_frames[j..])
+            .all(|(a, b)| a == b);
+        if agrees && start_frames.len() - i >= first_frames.len() - j {
+            let whole_stack = (i == 0 && start.from_top) || (j == 0 && first.from_top);
+            return if whole_stack { &[] } else { &start_frames[i..] };
         }
     }
     &[]
+}
+
+/// The frames of a stack that its bottom is read from: the whole capture (`from_top`), or,
+/// for a stack deeper than that, its outermost frames.
+#[derive(Clone, Copy)]
+struct StackBottom<'a> {
+    frames: &'a [usize],
+    from_top: bool,
+}
+
+impl<'a> StackBottom<'a> {
+    fn of(captured: &'a [usize], tail: &'a [usize]) -> Self {
+        if tail.is_empty() {
+            StackBottom {
+                frames: captured,
+                from_top: true,
+            }
+        } else {
+            StackBottom {
+                frames: tail,
+                from_top: false,
+            }
+        }
+    }
 }
 
 /// How many physical frames a dhat heap stack would hold on top of the frames ours keep, all
@@ -359,7 +389,11 @@ impl FrameTrim {
         FrameTrim {
             enabled,
             top: first[..top_len].to_vec(),
-            bottom: common_bottom(start, first).to_vec(),
+            bottom: common_bottom(
+                StackBottom::of(start, &profile.start_tail),
+                StackBottom::of(first, &profile.first_event_tail),
+            )
+            .to_vec(),
             cap: match (profile.max_frames, profile.mode) {
                 // Ours start at the caller of the allocator shim; dhat's count its own
                 // allocator frames towards the cap.

@@ -39,6 +39,8 @@ fn profile(mode: Mode, points: Vec<ProgramPoint>) -> Profile {
         t_end_us: 157,
         start_frames: Vec::new(),
         first_event_frames: Vec::new(),
+        start_tail: Vec::new(),
+        first_event_tail: Vec::new(),
         max_frames: Some(10),
         allocator_path: Vec::new(),
     }
@@ -561,6 +563,50 @@ fn the_cap_leaves_room_for_the_allocator_frames_dhat_would_have() {
     assert_eq!(kept_under_a_cap_of_4(&[(0xa7, None), shim]), fallback);
     assert_eq!(kept_under_a_cap_of_4(&[std_alloc]), fallback);
     assert_eq!(kept_under_a_cap_of_4(&[]), fallback);
+}
+
+#[test]
+fn the_bottoms_of_stacks_deeper_than_a_capture_come_from_their_tails() {
+    // A stack 100 frames deep at 0x10/0x12, then main (0x51) and the runtime (0x60, 0x70):
+    // a capture holds its innermost 64 frames, its tail the outermost 8.
+    let deep = |top: usize, main: usize| -> Vec<usize> {
+        let mut frames = vec![top];
+        frames.extend(core::iter::repeat(top + 2).take(99));
+        frames.extend([main, 0x60, 0x70]);
+        frames
+    };
+    let kept = |p: &Profile| {
+        build_document(p, &mut Unresolved, String::new(), 1).pps[0]
+            .fs
+            .len()
+    };
+    let mut p = profile(Mode::Heap, vec![point(&[0x20, 0x52, 0x60, 0x70], 8, 1)]);
+    p.start_frames = vec![0x50, 0x60, 0x70];
+    let first = deep(0x10, 0x51);
+    p.first_event_frames = first[..64].to_vec();
+    p.first_event_tail = first[first.len() - 8..].to_vec();
+    assert_eq!(kept(&p), 2, "the runtime below main is cut");
+    p.first_event_tail.clear();
+    assert_eq!(kept(&p), 4, "without the tail the join is not found");
+
+    // The same with the start stack the deep one.
+    let start = deep(0x30, 0x53);
+    p.start_frames = start[..64].to_vec();
+    p.start_tail = start[start.len() - 8..].to_vec();
+    p.first_event_frames = vec![0x10, 0x51, 0x60, 0x70];
+    assert_eq!(kept(&p), 2);
+
+    // A tail that is all runtime joins the other stack at its first frame; that is not the
+    // whole stack (it has frames above its tail), so the trim stands.
+    p.start_tail = vec![0x60, 0x70];
+    assert_eq!(kept(&p), 2);
+    p.start_tail.clear();
+    p.start_frames = vec![0x60, 0x70];
+    assert_eq!(
+        kept(&p),
+        4,
+        "a whole stack that is all runtime: dhat gives up the trim"
+    );
 }
 
 #[test]

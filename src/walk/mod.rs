@@ -230,6 +230,31 @@ pub(crate) fn capture_from_caller(frames: &mut [usize], skip: usize) -> usize {
     })
 }
 
+/// The outermost return addresses of the calling thread's stack: the last `tail.len()` of
+/// the whole frame chain, whatever its depth, innermost first. Returns how many were written
+/// and whether they are the whole chain. For comparing the bottoms of stacks too deep for a
+/// capture (dhat's trimming below `main`); never called on a hot path.
+#[cfg_attr(not(feature = "dhat-compat"), allow(dead_code))] // used by the heap profiler
+#[inline(never)]
+pub(crate) fn outermost_from_here(tail: &mut [usize]) -> (usize, bool) {
+    let capacity = tail.len();
+    let mut seen = 0usize;
+    // Every return address goes to `skip_leading`, which keeps the last ones in a ring and
+    // asks to skip it, so the walk follows the chain to its end without writing a frame.
+    let mut unused = [MaybeUninit::<usize>::uninit(); 1];
+    walk_from_here(&mut unused, |address| {
+        if capacity > 0 {
+            tail[seen % capacity] = address;
+        }
+        seen += 1;
+        true
+    });
+    if seen > capacity {
+        tail.rotate_left(seen % capacity);
+    }
+    (seen.min(capacity), seen <= capacity)
+}
+
 /// Walks from the frame of the function this is inlined into, dropping leading return
 /// addresses for which `skip_leading` says `true`.
 #[inline(always)]
@@ -772,6 +797,61 @@ mod tests {
             .join()
             .expect("thread");
         assert_ne!(with_bounds, SELF_TEST_NO_BOUNDS);
+    }
+
+    /// `depth` frames of recursion, then `at_bottom` of the frames there.
+    #[inline(never)]
+    fn nested<R>(depth: usize, at_bottom: &mut dyn FnMut() -> R) -> R {
+        if depth == 0 {
+            at_bottom()
+        } else {
+            let result = nested(depth - 1, at_bottom);
+            core::hint::black_box(depth);
+            result
+        }
+    }
+
+    /// The bottom of a stack deeper than any capture comes out whole, and agrees with a full
+    /// capture of a shallower one.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    #[test]
+    fn the_outermost_frames_are_those_at_the_bottom_of_the_whole_chain() {
+        if frame_pointers_look_missing() {
+            return; // nothing to compare; the walk tests that need them say so
+        }
+        // Each depth is walked on a thread of its own that runs the same code, so below
+        // `nested` the two stacks are one.
+        #[inline(never)]
+        fn measure(depth: usize) -> (Vec<usize>, Option<Vec<usize>>, [usize; 8], bool) {
+            nested(depth, &mut || {
+                let mut full = [0usize; MAX_FRAMES];
+                let captured = capture_from_caller(&mut full, 0);
+                let mut whole = [0usize; MAX_FRAMES];
+                let (kept_whole, whole_complete) = outermost_from_here(&mut whole);
+                let mut tail = [0usize; 8];
+                let (kept, complete) = outermost_from_here(&mut tail);
+                assert_eq!(kept, 8);
+                let whole = whole_complete.then(|| whole[..kept_whole].to_vec());
+                (full[..captured].to_vec(), whole, tail, complete)
+            })
+        }
+        let runs: Vec<_> = [10, 3 * MAX_FRAMES]
+            .into_iter()
+            .map(|depth| std::thread::spawn(move || measure(depth)).join().unwrap())
+            .collect();
+        let (full, whole, shallow_tail, complete) = &runs[0];
+        assert!(full.len() > 12 && full.len() < MAX_FRAMES, "{full:x?}");
+        let whole = whole.as_ref().expect("a shallow stack fits whole");
+        // The walks start at different call sites in the closure; above them all is one.
+        assert_eq!(whole[1..], full[1..]);
+        assert!(!complete, "more than 8 frames");
+        assert_eq!(shallow_tail[..], full[full.len() - 8..]);
+        let (_, deep_whole, deep_tail, deep_complete) = &runs[1];
+        assert!(
+            deep_whole.is_none() && !deep_complete,
+            "too deep for either"
+        );
+        assert_eq!(deep_tail, shallow_tail, "the same bottom");
     }
 
     /// `count` addresses whose probing starts at slot `home`.
