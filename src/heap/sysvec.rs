@@ -7,6 +7,13 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 use std::alloc::{GlobalAlloc, Layout, System};
 
+/// The alignment, and size granule, of every buffer: two 64-byte cache lines, the unit that
+/// x86_64's adjacent-line prefetcher pulls in. The tables a thread writes on every event
+/// (its live blocks, its point cache) live in these buffers; sharing a line with memory
+/// that another thread writes (such as a block that thread allocated next to it) would make
+/// the two threads take the line from each other on every event.
+pub(crate) const CACHE_LINES: usize = 128;
+
 pub(crate) struct SysVec<T: Copy> {
     ptr: NonNull<T>,
     len: usize,
@@ -102,7 +109,7 @@ impl<T: Copy> SysVec<T> {
             return true;
         }
         let capacity = at_least.max(self.capacity.saturating_mul(2)).max(8);
-        let Ok(new_layout) = Layout::array::<T>(capacity) else {
+        let Ok(new_layout) = Self::layout_for(capacity) else {
             return false;
         };
         let raw = if self.capacity == 0 {
@@ -122,7 +129,15 @@ impl<T: Copy> SysVec<T> {
 
     fn layout(&self) -> Layout {
         // Cannot fail: the same layout was computed successfully when the buffer grew.
-        Layout::array::<T>(self.capacity).unwrap_or(Layout::new::<T>())
+        Self::layout_for(self.capacity).unwrap_or(Layout::new::<T>())
+    }
+
+    /// The buffer's layout: whole cache-line pairs (see [`CACHE_LINES`]), so no other
+    /// allocation shares a line with it.
+    fn layout_for(capacity: usize) -> Result<Layout, core::alloc::LayoutError> {
+        Ok(Layout::array::<T>(capacity)?
+            .align_to(CACHE_LINES)?
+            .pad_to_align())
     }
 }
 
@@ -137,7 +152,27 @@ impl<T: Copy> Drop for SysVec<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::SysVec;
+    use super::{SysVec, CACHE_LINES};
+
+    #[test]
+    fn buffers_take_whole_cache_lines() {
+        for capacity in [1usize, 3, 8, 100, 1000] {
+            let v = SysVec::filled(7u8, capacity).unwrap();
+            assert_eq!(
+                v.as_slice().as_ptr() as usize % CACHE_LINES,
+                0,
+                "{capacity}"
+            );
+            assert_eq!(v.layout().size() % CACHE_LINES, 0, "{capacity}");
+            assert!(v.layout().size() >= capacity);
+        }
+        let mut grown = SysVec::new();
+        for i in 0..1000u32 {
+            assert!(grown.push(i));
+            assert_eq!(grown.as_slice().as_ptr() as usize % CACHE_LINES, 0);
+        }
+        assert_eq!(grown.as_slice()[999], 999, "kept across reallocations");
+    }
 
     #[test]
     fn push_extend_and_fill() {

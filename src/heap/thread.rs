@@ -26,7 +26,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use super::batch::Batch;
 use super::live::LiveTable;
 use super::lock::SpinLock;
-use super::sysvec::SysVec;
+use super::sysvec::{SysVec, CACHE_LINES};
 
 /// A thread's heap bookkeeping, behind its own lock.
 pub(crate) type ThreadHeap = SpinLock<ThreadData>;
@@ -85,7 +85,7 @@ impl ThreadData {
 /// valid as zeroes), so nothing that large is ever built on the stack of an allocating thread.
 pub(crate) fn create() -> Option<NonNull<ThreadHeap>> {
     // SAFETY: the layout has a non-zero size.
-    let raw = unsafe { System.alloc_zeroed(Layout::new::<ThreadHeap>()) }.cast::<ThreadHeap>();
+    let raw = unsafe { System.alloc_zeroed(block_layout()) }.cast::<ThreadHeap>();
     let block = NonNull::new(raw)?;
     // SAFETY: `raw` is valid, zeroed memory for a `ThreadHeap`: an unlocked lock, session 0
     // and an empty batch. The live table and the point cache hold a `NonNull`, for which
@@ -96,6 +96,15 @@ pub(crate) fn create() -> Option<NonNull<ThreadHeap>> {
         core::ptr::addr_of_mut!((*data).points).write(PointCache::new());
     }
     Some(block)
+}
+
+/// A block's allocation: whole cache-line pairs, like the tables' (see `sysvec.rs`), since
+/// its thread writes its lock and batch on every event.
+fn block_layout() -> Layout {
+    let layout = Layout::new::<ThreadHeap>();
+    layout
+        .align_to(CACHE_LINES)
+        .map_or(layout, |aligned| aligned.pad_to_align())
 }
 
 /// Frees a block made by [`create`].
@@ -110,7 +119,7 @@ pub(crate) unsafe fn destroy(block: NonNull<ThreadHeap>) {
         let data = SpinLock::value_ptr(block.as_ptr());
         core::ptr::drop_in_place(core::ptr::addr_of_mut!((*data).live));
         core::ptr::drop_in_place(core::ptr::addr_of_mut!((*data).points));
-        System.dealloc(block.as_ptr().cast(), Layout::new::<ThreadHeap>());
+        System.dealloc(block.as_ptr().cast(), block_layout());
     }
 }
 
@@ -307,6 +316,11 @@ mod tests {
     #[test]
     fn a_new_session_forgets_the_old_contents() {
         let block = create().unwrap();
+        assert_eq!(
+            block.as_ptr() as usize % CACHE_LINES,
+            0,
+            "whole cache lines"
+        );
         // SAFETY: the block is ours alone and destroyed at the end.
         let heap = unsafe { block.as_ref() };
         {
