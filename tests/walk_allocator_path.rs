@@ -51,7 +51,14 @@ fn the_shim_keeps_a_frame_of_its_own_only_in_an_unoptimised_build() {
     // Frames from the innermost to the shim, if the shim has one of its own past the
     // innermost, which stands for dhat's method; an unoptimised probe sees one more, the
     // `alloc::alloc::alloc` that calls the shim.
-    let is_shim = |name: &String| name.rsplit("::").next() == Some("__rust_alloc");
+    // The shim's names: `__rust_alloc` (or `__rustc::__rust_alloc`), and the `__rg_alloc`
+    // behind it on older compilers.
+    let is_shim = |name: &String| {
+        matches!(
+            name.rsplit("::").next(),
+            Some("__rust_alloc" | "__rg_alloc")
+        )
+    };
     let shim_frame = names[1..].iter().position(is_shim).map(|i| i + 1);
     // The build script passes the profile's opt level, which this test is compiled with.
     let unoptimised = env!("MOD_ALLOC_OPT_LEVEL") == "0";

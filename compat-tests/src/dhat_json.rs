@@ -140,10 +140,7 @@ pub fn extract(text: &str, user_files: &[String], number_keys: &[&str]) -> Resul
             invariants.push(format!("pps[{index}]: fs index out of range"));
         }
         printed_frames.push(names.iter().map(|f| strip_address(f).to_string()).collect());
-        let user: Vec<String> = names
-            .iter()
-            .filter_map(|f| user_frame(f, user_files))
-            .collect();
+        let user = user_frames(&names, user_files);
         frames.push((tuple.clone(), user));
         numbers.push(tuple);
     }
@@ -233,18 +230,34 @@ const AD_HOC_ENTRIES: [&str; 2] = ["dhat::ad_hoc_event", "mod_alloc::dhat_compat
 const ALLOCATOR_SHIMS: [&str; 3] = ["__rust_alloc", "__rust_alloc_zeroed", "__rust_realloc"];
 
 /// Whether a frame is a method of a `GlobalAlloc` the scenario defines
-/// around `dhat::Alloc`. Above the allocating code, dhat shows it where it
-/// shows the shims, and ours never does (a documented difference).
-fn is_wrapper_method(name: &str) -> bool {
+/// around `dhat::Alloc`. On top of a stack, above the allocating code, dhat
+/// shows it where it shows the shims, and ours never does (a documented
+/// difference).
+fn is_wrapper_method(frame: &str) -> bool {
+    let frame = strip_address(frame);
+    let name = frame.rfind(" (").map_or(frame, |open| &frame[..open]);
     ["alloc", "alloc_zeroed", "realloc"]
         .iter()
         .any(|method| name.ends_with(&format!(" as core::alloc::global::GlobalAlloc>::{method}")))
 }
 
+/// A point's frames in the scenario's own code (see [`user_frame`]), top
+/// first, leaving out the scenario's `GlobalAlloc` methods on top of the
+/// stack, where only dhat shows them. Anywhere below they count.
+fn user_frames(names: &[&str], user_files: &[String]) -> Vec<String> {
+    let below_wrapper = names
+        .iter()
+        .position(|frame| user_frame(frame, user_files).is_some() && !is_wrapper_method(frame))
+        .unwrap_or(names.len());
+    names[below_wrapper..]
+        .iter()
+        .filter_map(|frame| user_frame(frame, user_files))
+        .collect()
+}
+
 /// `name (…/scenarios/x.rs:12:5)` becomes `name (x.rs:12)` when the file is
 /// one of `user_files` (a path suffix, or a directory when it ends in `/`);
-/// other frames, the allocator shims and the scenario's own `GlobalAlloc`
-/// methods give `None`.
+/// other frames, and the allocator shims, give `None`.
 /// Columns are dropped because inlining and toolchains move them. The one
 /// frame of library code kept is the ad hoc entry point, as `ad_hoc_event`
 /// whatever its crate and location, so that both must show it.
@@ -255,9 +268,7 @@ fn user_frame(frame: &str, user_files: &[String]) -> Option<String> {
     if AD_HOC_ENTRIES.contains(&name) {
         return Some("ad_hoc_event".to_string());
     }
-    if ALLOCATOR_SHIMS.contains(&name.strip_prefix("__rustc::").unwrap_or(name))
-        || is_wrapper_method(name)
-    {
+    if ALLOCATOR_SHIMS.contains(&name.strip_prefix("__rustc::").unwrap_or(name)) {
         return None;
     }
     let mut parts = location.rsplitn(3, ':');
@@ -427,9 +438,23 @@ mod tests {
         );
         let wrapper =
             "0x4: <s::Counting as core::alloc::global::GlobalAlloc>::alloc (../scenarios/s.rs:9:5)";
-        assert_eq!(user_frame(wrapper, &user), None);
+        let caller = "0x3: s::main (../scenarios/s.rs:20:5)";
+        let std = "0x2: alloc::alloc::alloc (alloc/src/alloc.rs:9:5)";
+        // On top, only dhat shows the wrapper: left out.
+        assert_eq!(
+            user_frames(&[wrapper, std, caller], &user),
+            ["s::main (s.rs:20)"]
+        );
+        // Anywhere else it is the scenario's code like any other.
+        assert_eq!(
+            user_frames(&[std, caller, wrapper], &user),
+            [
+                "s::main (s.rs:20)",
+                "<s::Counting as core::alloc::global::GlobalAlloc>::alloc (s.rs:9)"
+            ]
+        );
         let other_trait = "0x4: <s::Counting as s::Tally>::alloc (../scenarios/s.rs:9:5)";
-        assert!(user_frame(other_trait, &user).is_some());
+        assert_eq!(user_frames(&[other_trait], &user).len(), 1);
     }
 
     #[test]

@@ -867,14 +867,14 @@ pub(crate) fn ad_hoc_event(weight: usize) {
     });
 }
 
-/// Captures the stack from the caller of the function that calls this one: used outside the
-/// allocator (session start, ad hoc events). The two skipped return addresses lead into this
-/// function and into that caller, both `#[inline(never)]`.
-#[inline(never)]
 /// The bottom of the calling thread's stack, for a stack of which a capture kept `captured`
 /// frames: empty if that capture had room to spare (it holds the whole stack), else the
 /// outermost frames (see [`Profile::start_tail`]), also empty if those turn out whole.
 /// Allocation-free, for use inside the allocator.
+///
+/// A stack of exactly as many frames as the capture holds counts as deeper: its tail is
+/// then compared as a part of a stack, so in the rare case that it is all runtime frames
+/// the trim below them stands where dhat, seeing the whole stack, would give it up.
 fn stack_tail(captured: usize, tail: &mut FrameBuffer) -> &[usize] {
     if captured < tail.len() {
         return &[];
@@ -885,12 +885,11 @@ fn stack_tail(captured: usize, tail: &mut FrameBuffer) -> &[usize] {
     }
 }
 
-/// The stack of the caller of the function that calls this (`start` or `ad_hoc_event`),
-/// innermost first.
+/// The stack from the caller of the function that calls this one (`start` or
+/// `ad_hoc_event`, both `#[inline(never)]`), innermost first: used outside the allocator.
 ///
 /// Never inlined: the walk skips exactly two return addresses, the ones into this function
-/// and into its caller, so both must be frames of their own whatever the optimiser decides
-/// about the code around them.
+/// and into its caller, so both must be frames of their own.
 #[inline(never)]
 fn capture_here(buffer: &mut FrameBuffer) -> &[usize] {
     let _suspended = Suspended::new();

@@ -238,14 +238,15 @@ pub(crate) fn capture_from_caller(frames: &mut [usize], skip: usize) -> usize {
 #[inline(never)]
 pub(crate) fn outermost_from_here(tail: &mut [usize]) -> (usize, bool) {
     let capacity = tail.len();
+    if capacity == 0 {
+        return (0, false);
+    }
     let mut seen = 0usize;
     // Every return address goes to `skip_leading`, which keeps the last ones in a ring and
     // asks to skip it, so the walk follows the chain to its end without writing a frame.
     let mut unused = [MaybeUninit::<usize>::uninit(); 1];
     walk_from_here(&mut unused, |address| {
-        if capacity > 0 {
-            tail[seen % capacity] = address;
-        }
+        tail[seen % capacity] = address;
         seen += 1;
         true
     });
