@@ -13,7 +13,7 @@
 #   KEEP_TARGETS=1 ./scripts/test-all.sh  keep every build directory (see "Disk" below)
 #
 # Adding a step: write a `step_<name>` function below and add `<name>` to STEPS. The last
-# three steps call scripts of their own, which can also be run alone.
+# four steps call scripts of their own, which can also be run alone.
 #
 # Builds use $CARGO_TARGET_DIR (default: target/). Tests of the call-site features are built
 # with frame pointers, as the crate asks of its users, in a separate directory below it so the
@@ -40,6 +40,7 @@ STEPS=(
     quickstart
     bench
     cross_aarch64
+    windows_wine
     compat
     reliability
 )
@@ -49,7 +50,8 @@ MSRV=$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' Cargo.toml | head -n 1)
 CROSS_TARGETS=(x86_64-pc-windows-msvc x86_64-pc-windows-gnu aarch64-apple-darwin aarch64-unknown-linux-gnu)
 # Targets only type-checked here (aarch64 Linux is built and run by scripts/cross-aarch64.sh).
 CHECK_TARGETS=(x86_64-pc-windows-msvc x86_64-pc-windows-gnu aarch64-apple-darwin)
-DEBIAN_PACKAGES=(qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind chromium)
+DEBIAN_PACKAGES=(qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross wine64 gcc-mingw-w64-x86-64-win32
+    valgrind chromium)
 FEATURES=(counters backtraces symbolicate dhat-compat)
 
 TARGET_ROOT=${CARGO_TARGET_DIR:-target}
@@ -279,9 +281,11 @@ step_bench() {
 # Steps with scripts of their own:
 #   cross_aarch64  the frame-pointer walker on aarch64 Linux, built with the cross gcc, run
 #                  under qemu
+#   windows_wine   the test suite for Windows (GNU toolchain), run under Wine
 #   compat         differential tests against dhat 0.3.3 and the DHAT viewer check in chromium
 #   reliability    Miri, loom and sanitizers
 step_cross_aarch64() { run bash scripts/cross-aarch64.sh; }
+step_windows_wine() { run bash scripts/windows-wine.sh; }
 step_compat() { run bash scripts/compat.sh; }
 step_reliability() { run bash scripts/reliability.sh; }
 
@@ -299,6 +303,7 @@ step_build_dirs() {
         quickstart) echo frame-pointers/release release quickstart ;;
         msrv) echo msrv-crate ;;
         cross_aarch64) echo cross-aarch64 ;;
+        windows_wine) echo windows-wine ;;
         compat) echo release compat-dhat compat-ours ;;
     esac
 }

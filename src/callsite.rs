@@ -127,10 +127,17 @@ impl CallSiteReport {
     /// The walk starts inside the allocator, so a walk from an ordinary nested call that
     /// captures nothing almost always means the program was built without frame pointers
     /// (or the target has no walker: only x86_64 and aarch64 have one). Walks on a signal
-    /// handler's alternate stack or a coroutine's stack also capture nothing.
+    /// handler's alternate stack or a coroutine's stack also capture nothing. On Windows the
+    /// system unwinder walks, so no build flag is suggested there.
     pub fn notice(&self) -> Option<String> {
         const FIX: &str =
             "build with RUSTFLAGS=\"-C force-frame-pointers=yes\" (x86_64 and aarch64 only)";
+        // Windows walks with the system unwinder, which no build flag changes.
+        let advice = if cfg!(windows) {
+            " (the system unwinder found none for them)".to_owned()
+        } else {
+            format!("; to see their call sites, {FIX}")
+        };
         if self.frame_pointers_missing {
             return Some(format!(
                 "mod-alloc: frame pointers look missing from this build, so call sites are short or empty \
@@ -155,8 +162,7 @@ impl CallSiteReport {
             ""
         };
         Some(format!(
-            "mod-alloc: {} of {} allocation events captured no stack frames{foreign}; to see their \
-             call sites, {FIX}",
+            "mod-alloc: {} of {} allocation events captured no stack frames{foreign}{advice}",
             self.zero_frame_events, self.events
         ))
     }

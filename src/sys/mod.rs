@@ -12,8 +12,9 @@
 //! - [`register_fork_handlers`]: hooks around `fork()` (POSIX `pthread_atfork`; nothing
 //!   elsewhere), so none of the crate's locks is inherited held by a thread the child does
 //!   not have.
-//! - `thread_stack_bounds` (feature `backtraces`): the calling thread's stack as
-//!   `(low, high)`, for the frame-pointer walker's bounds checks.
+//! - `thread_stack_bounds` (feature `backtraces`, not on Windows): the calling thread's stack
+//!   as `(low, high)`, for the frame-pointer walker's bounds checks. Windows walks with the
+//!   system unwinder instead (`walk/windows.rs`), which needs no bounds.
 //! - `Mapping` (feature `symbolicate`): a file's bytes mapped read-only (`mmap` on 64-bit
 //!   Unix, `MapViewOfFile` on Windows), or read into memory where mapping is unavailable;
 //!   for the symbolizer, never the hot path. The portable part is `mapping.rs`; each backend
@@ -21,8 +22,8 @@
 //!
 //! Backends: `unix.rs` (POSIX thread-specific keys), `windows.rs` (fiber-local storage) and
 //! `other.rs`, which does nothing and documents what is lost. Stack bounds come from
-//! `stack_linux.rs` (`pthread_getattr_np`), `stack_macos.rs` (`pthread_get_stackaddr_np`),
-//! `stack_windows.rs` (`GetCurrentThreadStackLimits`) or `stack_other.rs` (none).
+//! `stack_linux.rs` (`pthread_getattr_np`), `stack_macos.rs` (`pthread_get_stackaddr_np`)
+//! or `stack_other.rs` (none).
 
 #[cfg(unix)]
 #[path = "unix.rs"]
@@ -56,10 +57,6 @@ mod stack;
 #[path = "stack_macos.rs"]
 mod stack;
 
-#[cfg(all(feature = "backtraces", windows))]
-#[path = "stack_windows.rs"]
-mod stack;
-
 #[cfg(all(
     feature = "backtraces",
     not(any(
@@ -73,7 +70,7 @@ mod stack;
 #[path = "stack_other.rs"]
 mod stack;
 
-#[cfg(feature = "backtraces")]
+#[cfg(all(feature = "backtraces", not(windows)))]
 pub(crate) use stack::thread_stack_bounds;
 
 /// Signature of a thread-exit callback: it receives the pointer given at registration.

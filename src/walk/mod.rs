@@ -139,44 +139,39 @@
 //!
 //! - **x86_64** (`rbp`) and **aarch64** (`x29`, with pointer-authentication bits masked off
 //!   return addresses) are walked.
-//! - **Windows**: compiles and walks, but Windows x64 code keeps no `rbp` chain (unwinding
-//!   uses `.pdata` tables), so captures are usually empty there.
+//! - **Windows** keeps no usable frame-record chain, so there the walk asks the system
+//!   unwinder instead (`windows.rs`, `RtlCaptureStackBackTrace`), with the same contract:
+//!   the same first frame, the same skip by learned address, the same depth limit. It needs
+//!   no stack bounds and no frame pointers.
+//!
+//! `frame_pointers.rs` holds the frame-pointer walk with its stack bounds; `mod unwind`
+//! below is the one place that picks between the two.
 //! - **Other architectures, and operating systems with no stack-bounds query** (the BSDs,
 //!   wasm): [`capture`] compiles and always returns 0 frames.
 
 use core::cell::Cell;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::alloc::Layout;
 
+// The frame-record chain is followed everywhere but on Windows; its pure core is unit-tested
+// on every target.
+#[cfg_attr(windows, allow(dead_code))]
 mod chain;
 pub(crate) mod testing;
 
-use self::chain::{filled, slots_of, walk_chain, LiveStack, StackRange};
+// The one dispatch point for how a walk finds return addresses: the frame-pointer chain, or
+// on Windows the system unwinder. Each exports the same names.
+#[cfg(not(windows))]
+#[path = "frame_pointers.rs"]
+mod unwind;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod unwind;
 
-#[cfg(target_arch = "x86_64")]
-#[path = "x86_64.rs"]
-mod arch;
-
-#[cfg(target_arch = "aarch64")]
-#[path = "aarch64.rs"]
-mod arch;
-
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-mod arch {
-    //! Architectures without a walker: no registers are read and nothing is captured.
-
-    /// No frame pointer: a zero frame pointer ends every walk before it reads anything.
-    #[inline(always)]
-    pub(super) fn frame_and_stack_pointer() -> (usize, usize) {
-        (0, 0)
-    }
-
-    #[inline(always)]
-    pub(super) fn clean_return_address(address: usize) -> usize {
-        address
-    }
-}
+use self::chain::{filled, slots_of};
+pub(crate) use self::unwind::{foreign_stack_seen, stack_bounds_unavailable};
+use self::unwind::{this_thread_has_no_stack_bounds, walk_from_here};
 
 /// Most raw frames one capture can record (`trim_backtraces(None)` needs at least 64).
 pub(crate) const MAX_FRAMES: usize = 64;
@@ -254,40 +249,6 @@ pub(crate) fn outermost_from_here(tail: &mut [usize]) -> (usize, bool) {
         tail.rotate_left(seen % capacity);
     }
     (seen.min(capacity), seen <= capacity)
-}
-
-/// Walks from the frame of the function this is inlined into, dropping leading return
-/// addresses for which `skip_leading` says `true`.
-#[inline(always)]
-fn walk_from_here(
-    frames: &mut [MaybeUninit<usize>],
-    skip_leading: impl FnMut(usize) -> bool,
-) -> usize {
-    let (fp, sp) = arch::frame_and_stack_pointer();
-    if fp == 0 {
-        return 0;
-    }
-    // 0 when the stack is not known: a range with no room for a record, which ends the walk
-    // before it reads anything.
-    let high = stack_top_above(sp);
-    let range = StackRange { low: sp, high };
-    let clean = arch::clean_return_address;
-    // At the default depth the buffer's length is made a constant, so the compiler unrolls
-    // the walk's loop (no counter, no register shuffling between steps) and drops the
-    // length checks: most captures are default-depth ones.
-    if frames.len() == DEFAULT_FRAMES {
-        let frames = &mut frames[..DEFAULT_FRAMES];
-        return walk_chain(&LiveStack, range, fp, skip_leading, clean, frames);
-    }
-    let depth = frames.len().min(MAX_FRAMES);
-    walk_chain(
-        &LiveStack,
-        range,
-        fp,
-        skip_leading,
-        clean,
-        &mut frames[..depth],
-    )
 }
 
 /// Return addresses inside the allocator's own code, learned by [`calibrate`]. Written only
@@ -394,9 +355,12 @@ fn is_allocator_return(address: usize) -> bool {
 /// Whether this thread is running the calibration probes: a capture made now must return 0
 /// frames, and the allocator must record nothing (the thread's events are suspended).
 pub(crate) fn calibrating() -> bool {
-    STACK
-        .try_with(|cache| cache.calibrating.get())
-        .unwrap_or(false)
+    CALIBRATING.try_with(Cell::get).unwrap_or(false)
+}
+
+thread_local! {
+    /// Set while this thread runs the calibration probes.
+    static CALIBRATING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Calibrates the skip (see the module docs) unless that is done. Call it from user code,
@@ -423,14 +387,12 @@ fn calibrate() {
     {
         return;
     }
-    let marked = STACK
-        .try_with(|cache| cache.calibrating.replace(true))
-        .is_ok();
+    let marked = CALIBRATING.try_with(|flag| flag.replace(true)).is_ok();
     if marked {
         // Neither the counters nor the call-site table record a suspended thread's events.
         let _quiet = crate::thread_state::Suspended::new();
         run_probes();
-        let _ = STACK.try_with(|cache| cache.calibrating.set(false));
+        let _ = CALIBRATING.try_with(|flag| flag.set(false));
     }
     let done = !marked || LEARNED.len() > 0 || attempt + 1 == CALIBRATION_ATTEMPTS;
     if done {
@@ -588,109 +550,6 @@ impl AllocatorPath {
     }
 }
 
-/// This thread's cached stack bounds and how they were obtained.
-struct StackCache {
-    low: Cell<usize>,
-    high: Cell<usize>,
-    state: Cell<CacheState>,
-    /// Set while this thread runs the calibration probes.
-    calibrating: Cell<bool>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum CacheState {
-    /// Not asked yet.
-    Unknown,
-    /// Asked once.
-    Known,
-    /// Asked twice because the stack pointer was outside the first answer: no more asking.
-    Requeried,
-    /// The system could not say: no walks on this thread.
-    Unavailable,
-}
-
-thread_local! {
-    static STACK: StackCache = const {
-        StackCache {
-            low: Cell::new(0),
-            high: Cell::new(0),
-            state: Cell::new(CacheState::Unknown),
-            calibrating: Cell::new(false),
-        }
-    };
-}
-
-/// Set once any walk met a stack outside its thread's known stack.
-static FOREIGN_STACK_SEEN: AtomicBool = AtomicBool::new(false);
-
-/// Set once the system could not give some thread's stack bounds.
-static STACK_BOUNDS_UNAVAILABLE: AtomicBool = AtomicBool::new(false);
-
-/// The top of the stack `sp` is on if it is this thread's known stack, else 0.
-#[inline(always)]
-fn stack_top_above(sp: usize) -> usize {
-    STACK
-        .try_with(|cache| {
-            let (low, high) = (cache.low.get(), cache.high.get());
-            if low <= sp && sp < high {
-                high
-            } else {
-                stack_top_slow(cache, sp).unwrap_or(0)
-            }
-        })
-        .unwrap_or(0)
-}
-
-/// First use on this thread, or a stack pointer outside the cached range.
-#[cold]
-#[inline(never)]
-fn stack_top_slow(cache: &StackCache, sp: usize) -> Option<usize> {
-    let next = match cache.state.get() {
-        CacheState::Unknown => CacheState::Known,
-        CacheState::Known => CacheState::Requeried,
-        CacheState::Requeried => {
-            note_foreign_stack();
-            return None;
-        }
-        CacheState::Unavailable => return None,
-    };
-    let Some((low, high)) = crate::sys::thread_stack_bounds() else {
-        cache.state.set(CacheState::Unavailable);
-        if !STACK_BOUNDS_UNAVAILABLE.load(Ordering::Relaxed) {
-            STACK_BOUNDS_UNAVAILABLE.store(true, Ordering::Relaxed);
-        }
-        return None;
-    };
-    cache.low.set(low);
-    cache.high.set(high);
-    cache.state.set(next);
-    if low <= sp && sp < high {
-        Some(high)
-    } else {
-        note_foreign_stack();
-        None
-    }
-}
-
-fn note_foreign_stack() {
-    if !FOREIGN_STACK_SEEN.load(Ordering::Relaxed) {
-        FOREIGN_STACK_SEEN.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Whether any walk ran on a stack the walker could not bound (a signal handler's alternate
-/// stack, a coroutine's stack): those walks captured nothing.
-pub(crate) fn foreign_stack_seen() -> bool {
-    FOREIGN_STACK_SEEN.load(Ordering::Relaxed)
-}
-
-/// Whether the system could not give some thread's stack bounds, so every walk on that
-/// thread captured nothing (see the module docs). The frame pointers may be fine: a report
-/// should say the stack could not be bounded, not that they look missing.
-pub(crate) fn stack_bounds_unavailable() -> bool {
-    STACK_BOUNDS_UNAVAILABLE.load(Ordering::Relaxed)
-}
-
 /// Self-test outcome: unknown, passed, failed, or not run for lack of stack bounds.
 static SELF_TEST: AtomicU8 = AtomicU8::new(SELF_TEST_UNKNOWN);
 const SELF_TEST_UNKNOWN: u8 = 0;
@@ -700,11 +559,12 @@ const SELF_TEST_NO_BOUNDS: u8 = 3;
 
 /// Whether frame pointers look missing from this build: a walk from a known chain of three
 /// non-inlined functions did not find its callers. The self-test runs once, on first call; it
-/// neither allocates nor locks. Always `false` on targets without a walker, and when the
-/// calling thread's stack bounds are unavailable (the walk could not be made, which says
-/// nothing about the build; see [`stack_bounds_unavailable`]).
+/// neither allocates nor locks. Always `false` on Windows, whose system unwinder needs no
+/// frame pointers; on other targets without a walker; and when the calling thread's stack
+/// bounds are unavailable (the walk could not be made, which says nothing about the build;
+/// see [`stack_bounds_unavailable`]).
 pub(crate) fn frame_pointers_look_missing() -> bool {
-    if !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+    if cfg!(windows) || !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
         return false;
     }
     let outcome = match SELF_TEST.load(Ordering::Relaxed) {
@@ -727,13 +587,6 @@ fn self_test_outcome() -> u8 {
     } else {
         SELF_TEST_FAILED
     }
-}
-
-/// Whether the system could not give the calling thread's stack bounds.
-fn this_thread_has_no_stack_bounds() -> bool {
-    STACK
-        .try_with(|cache| cache.state.get() == CacheState::Unavailable)
-        .unwrap_or(false)
 }
 
 /// How far past a probe function's entry a return address into it may lie. The probes are a
@@ -772,33 +625,6 @@ fn self_test_inner() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A thread whose stack bounds the system cannot give walks nothing; the self-test must
-    /// not blame the frame pointers for it, nor call the thread's stack a foreign one.
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    #[test]
-    fn without_stack_bounds_the_self_test_blames_nothing() {
-        std::thread::spawn(|| {
-            // What `stack_top_slow` records when `sys::thread_stack_bounds` says `None`.
-            STACK.with(|cache| cache.state.set(CacheState::Unavailable));
-            let foreign_before = foreign_stack_seen();
-            assert_eq!(self_test_outcome(), SELF_TEST_NO_BOUNDS);
-            assert_eq!(
-                self_test_outcome(),
-                SELF_TEST_NO_BOUNDS,
-                "and on a second walk"
-            );
-            assert_eq!(foreign_stack_seen(), foreign_before, "not a foreign stack");
-        })
-        .join()
-        .expect("test thread");
-        // The same walk on a thread with known bounds passes (frame pointers are forced in
-        // this crate's tests) or fails, but never claims missing bounds.
-        let with_bounds = std::thread::spawn(self_test_outcome)
-            .join()
-            .expect("thread");
-        assert_ne!(with_bounds, SELF_TEST_NO_BOUNDS);
-    }
 
     /// `depth` frames of recursion, then `at_bottom` of the frames there.
     #[inline(never)]

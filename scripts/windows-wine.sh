@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds the crate's tests for x86_64-pc-windows-gnu and runs them under Wine: the Windows
+# walker (the system unwinder), thread-exit hooks, file mapping and module lookup, and the
+# dhat-compat reports they feed, on a real Windows API implementation. Frame pointers are
+# not forced: Windows walks do not use them.
+#
+# Every test target runs except `symbolize_pdb`, which builds its MSVC fixture with the
+# host's rustc and so cannot run inside Wine; the PDB reader it covers is plain Rust and runs
+# in the Linux steps. The MSVC target itself is type-checked by the cross_check step.
+#
+# Needs: the rustup target, Debian's wine64 and a MinGW-w64 gcc (the linker). Missing
+# pieces are installed when possible (rustup; apt-get when running as root), otherwise
+# named. Wine 8 (Debian 12) lacks bcryptprimitives.dll, which Rust's std imports since 1.78,
+# so a stand-in (scripts/wine/bcryptprimitives.c) is built into the test prefix.
+#
+# Environment: CARGO_TARGET_DIR (the build goes into its windows-wine/ subdirectory, with the
+# Wine prefix beside it; default target/windows-wine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=x86_64-pc-windows-gnu
+wine=/usr/lib/wine/wine64
+
+if ! rustup target list --installed | grep -qx "$target"; then
+    rustup target add "$target"
+fi
+find_linker() {
+    local candidate
+    for candidate in x86_64-w64-mingw32-gcc x86_64-w64-mingw32-gcc-win32 x86_64-w64-mingw32-gcc-posix; do
+        if command -v "$candidate" >/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+if [ ! -x "$wine" ] || ! find_linker >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            wine64 gcc-mingw-w64-x86-64-win32 >/dev/null
+    else
+        echo "windows-wine: install wine64 gcc-mingw-w64-x86-64-win32" >&2
+        exit 1
+    fi
+fi
+linker=$(find_linker)
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/windows-wine"
+mkdir -p "$CARGO_TARGET_DIR"
+WINEPREFIX="$(cd "$CARGO_TARGET_DIR" && pwd)/prefix"
+export WINEPREFIX WINEDEBUG=-all
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER="$linker"
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$wine"
+# Only these flags: a RUSTFLAGS meant for the host build would change this one too.
+export RUSTFLAGS=""
+
+if [ ! -f "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" ]; then
+    echo "windows-wine: creating the Wine prefix"
+    "$wine" wineboot --init >/dev/null 2>&1 || true
+    "$linker" -O2 -shared -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
+        scripts/wine/bcryptprimitives.c -ladvapi32
+fi
+
+test_targets=(--lib)
+for file in tests/*.rs; do
+    name=$(basename "$file" .rs)
+    [ "$name" = symbolize_pdb ] || test_targets+=(--test "$name")
+done
+for profile in dev release; do
+    echo "windows-wine: $profile"
+    cargo test --target "$target" --profile "$profile" --all-features "${test_targets[@]}"
+done
