@@ -165,7 +165,8 @@ pub(crate) struct DhatPp {
 }
 
 impl DhatPp {
-    fn from_program_point(pp: &ProgramPoint, fs: Vec<usize>) -> Self {
+    /// `pp`'s figures; `fs` is filled in by [`PointTable::add`].
+    fn from_program_point(pp: &ProgramPoint) -> Self {
         DhatPp {
             tb: pp.total_bytes,
             tbk: pp.total_blocks,
@@ -176,7 +177,7 @@ impl DhatPp {
             gbk: pp.at_gmax_blocks,
             eb: pp.at_end_bytes,
             ebk: pp.at_end_blocks,
-            fs,
+            fs: Vec::new(),
         }
     }
 
@@ -194,10 +195,38 @@ impl DhatPp {
     }
 }
 
+/// What a DHAT file describes, which decides its header and the figures of each point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DocumentMode {
+    /// A dhat-style heap session: dhat's `rust-heap` file, with lifetimes and peaks.
+    Heap,
+    /// A dhat-style ad hoc session: dhat's `rust-ad-hoc` file, in units and events.
+    AdHoc,
+}
+
+impl DocumentMode {
+    /// The `mode` string of the file.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DocumentMode::Heap => "rust-heap",
+            DocumentMode::AdHoc => "rust-ad-hoc",
+        }
+    }
+}
+
+impl From<Mode> for DocumentMode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Heap => DocumentMode::Heap,
+            Mode::AdHoc => DocumentMode::AdHoc,
+        }
+    }
+}
+
 /// Everything in a DHAT file, resolved and ready to write in either layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DhatDocument {
-    pub(crate) mode: Mode,
+    pub(crate) mode: DocumentMode,
     pub(crate) cmd: String,
     pub(crate) pid: u32,
     pub(crate) tg: u128,
@@ -416,6 +445,110 @@ impl FrameTrim {
     }
 }
 
+/// The program points of a document as they are added: each frame list becomes an `fs` of
+/// `ftbl` indices, and points whose printed frames come out identical are merged (step 4 of
+/// the module docs). Used for heap and ad hoc profiles and for the native call sites alike.
+struct PointTable<'r> {
+    resolver: &'r mut dyn Resolve,
+    /// The symbol kept on top: everything above its last match is dropped. `None` keeps
+    /// every frame.
+    top_symbol: Option<fn(&str) -> bool>,
+    ftbl: Vec<String>,
+    // Each address is resolved and formatted once. Its frames (inlined ones first) become
+    // distinct texts, numbered in `texts`; a text gets its `ftbl` index when a program point
+    // first keeps it, so `ftbl` holds exactly the kept frames, in order of first use.
+    texts: Vec<(String, Option<usize>)>,
+    text_ids: HashMap<String, usize>,
+    frames_at: HashMap<usize, Vec<(usize, bool)>>,
+    symbols: Vec<Symbol>,
+    pps: Vec<DhatPp>,
+    pp_by_fs: HashMap<Vec<usize>, usize>,
+    flattened: Vec<(usize, bool)>,
+}
+
+impl<'r> PointTable<'r> {
+    fn new(resolver: &'r mut dyn Resolve, top_symbol: Option<fn(&str) -> bool>) -> Self {
+        PointTable {
+            resolver,
+            top_symbol,
+            ftbl: vec!["[root]".to_owned()],
+            texts: Vec::new(),
+            text_ids: HashMap::new(),
+            frames_at: HashMap::new(),
+            symbols: Vec::new(),
+            pps: Vec::new(),
+            pp_by_fs: HashMap::new(),
+            flattened: Vec::new(),
+        }
+    }
+
+    /// Adds `entry` at the return addresses `frames` (innermost first, already trimmed):
+    /// resolves them, sets `entry.fs`, and merges it into an earlier point with the same
+    /// `fs`, if any.
+    fn add(&mut self, frames: impl Iterator<Item = usize>, mut entry: DhatPp) {
+        let PointTable {
+            resolver,
+            top_symbol,
+            ftbl,
+            texts,
+            text_ids,
+            frames_at,
+            symbols,
+            pps,
+            pp_by_fs,
+            flattened,
+        } = self;
+        flattened.clear();
+        for address in frames {
+            let frames = frames_at.entry(address).or_insert_with(|| {
+                symbols.clear();
+                resolver.resolve(address, symbols);
+                symbols
+                    .iter()
+                    .map(|symbol| {
+                        let text = frame_string(address, symbol);
+                        let id = *text_ids.entry(text).or_insert_with_key(|text| {
+                            texts.push((text.clone(), None));
+                            texts.len() - 1
+                        });
+                        let is_top = top_symbol
+                            .is_some_and(|is_top| symbol.function.as_deref().is_some_and(is_top));
+                        (id, is_top)
+                    })
+                    .collect()
+            });
+            flattened.extend_from_slice(frames);
+        }
+        let first_kept = flattened
+            .iter()
+            .rposition(|&(_, is_top)| is_top)
+            .unwrap_or(0);
+        entry.fs = flattened[first_kept..]
+            .iter()
+            .map(|&(id, _)| {
+                let (text, index) = &mut texts[id];
+                *index.get_or_insert_with(|| {
+                    // Its index is cached from now on, so the text itself is not needed again.
+                    ftbl.push(core::mem::take(text));
+                    ftbl.len() - 1
+                })
+            })
+            .collect();
+        match pp_by_fs.get(&entry.fs) {
+            Some(&index) => pps[index].merge(&entry),
+            None => {
+                pp_by_fs.insert(entry.fs.clone(), pps.len());
+                pps.push(entry);
+            }
+        }
+    }
+
+    /// The merged points and the frame table.
+    fn finish(self) -> (Vec<DhatPp>, Vec<String>) {
+        (self.pps, self.ftbl)
+    }
+}
+
 /// Resolves, trims and merges `profile` into a document. `cmd` and `pid` describe the
 /// process (normally [`command_line`] and [`std::process::id`]).
 pub(crate) fn build_document(
@@ -438,67 +571,14 @@ pub(crate) fn build_document(
         Mode::Heap => Some(is_allocator_symbol),
         Mode::AdHoc => Some(is_ad_hoc_entry),
     };
-    let mut ftbl = vec!["[root]".to_owned()];
-    // Each address is resolved and formatted once. Its frames (inlined ones first) become
-    // distinct texts, numbered in `texts`; a text gets its `ftbl` index when a program point
-    // first keeps it, so `ftbl` holds exactly the kept frames, in order of first use.
-    let mut texts: Vec<(String, Option<usize>)> = Vec::new();
-    let mut text_ids: HashMap<String, usize> = HashMap::new();
-    let mut frames_at: HashMap<usize, Vec<(usize, bool)>> = HashMap::new();
-    let mut symbols = Vec::new();
-    let mut pps: Vec<DhatPp> = Vec::new();
-    let mut pp_by_fs: HashMap<Vec<usize>, usize> = HashMap::new();
-    let mut flattened: Vec<(usize, bool)> = Vec::new();
-
+    let mut points = PointTable::new(resolver, top_symbol);
     for pp in &profile.program_points {
-        flattened.clear();
-        for address in trim.apply(&pp.frames) {
-            let frames = frames_at.entry(address).or_insert_with(|| {
-                symbols.clear();
-                resolver.resolve(address, &mut symbols);
-                symbols
-                    .iter()
-                    .map(|symbol| {
-                        let text = frame_string(address, symbol);
-                        let id = *text_ids.entry(text).or_insert_with_key(|text| {
-                            texts.push((text.clone(), None));
-                            texts.len() - 1
-                        });
-                        let is_top = top_symbol
-                            .is_some_and(|is_top| symbol.function.as_deref().is_some_and(is_top));
-                        (id, is_top)
-                    })
-                    .collect()
-            });
-            flattened.extend_from_slice(frames);
-        }
-        let first_kept = flattened
-            .iter()
-            .rposition(|&(_, is_top)| is_top)
-            .unwrap_or(0);
-        let fs: Vec<usize> = flattened[first_kept..]
-            .iter()
-            .map(|&(id, _)| {
-                let (text, index) = &mut texts[id];
-                *index.get_or_insert_with(|| {
-                    // Its index is cached from now on, so the text itself is not needed again.
-                    ftbl.push(core::mem::take(text));
-                    ftbl.len() - 1
-                })
-            })
-            .collect();
-        let entry = DhatPp::from_program_point(pp, fs);
-        match pp_by_fs.get(&entry.fs) {
-            Some(&index) => pps[index].merge(&entry),
-            None => {
-                pp_by_fs.insert(entry.fs.clone(), pps.len());
-                pps.push(entry);
-            }
-        }
+        points.add(trim.apply(&pp.frames), DhatPp::from_program_point(pp));
     }
+    let (pps, ftbl) = points.finish();
 
     DhatDocument {
-        mode: profile.mode,
+        mode: profile.mode.into(),
         cmd,
         pid,
         // Both times come from one clock in dhat, so `tg <= te` always holds there; ours
@@ -516,15 +596,16 @@ pub(crate) fn write_document<W: Write>(
     layout: Layout,
     out: W,
 ) -> io::Result<W> {
-    let heap = document.mode == Mode::Heap;
+    let heap = document.mode == DocumentMode::Heap;
+    let units = !heap;
     let mut w = PrettyWriter::new(out, layout);
     w.begin_object()?;
     w.unsigned_member("dhatFileVersion", 2)?;
-    w.string_member("mode", if heap { "rust-heap" } else { "rust-ad-hoc" })?;
+    w.string_member("mode", document.mode.name())?;
     w.string_member("verb", "Allocated")?;
     w.bool_member("bklt", heap)?;
     w.bool_member("bkacc", false)?;
-    if !heap {
+    if units {
         w.string_member("bu", "unit")?;
         w.string_member("bsu", "units")?;
         w.string_member("bksu", "events")?;
