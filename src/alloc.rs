@@ -150,13 +150,43 @@ impl<A> ModAlloc<A> {
 #[cfg(feature = "dhat-compat")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dhat-compat")))]
 impl<A> ModAlloc<A> {
-    /// Writes the running profile to `path` as a DHAT file (for Valgrind's `dh_view.html`)
-    /// without stopping it.
+    /// Writes what the running profiler has recorded to `path` as a DHAT file (for
+    /// Valgrind's `dh_view.html`) without stopping it.
     ///
-    /// A profile runs while a [`dhat_compat::Profiler`](crate::dhat_compat::Profiler) is
-    /// alive: a heap profile, or an ad hoc one, which is written in dhat's ad hoc format.
-    /// Without one, or after a failed `dhat_compat::assert!`, this returns an error and
-    /// writes nothing. The profiler's own work is not recorded.
+    /// - While a [`dhat_compat::Profiler`](crate::dhat_compat::Profiler) runs, this is its
+    ///   profile so far: a heap profile in dhat's `rust-heap` format, or an ad hoc one in
+    ///   dhat's ad hoc format. It takes precedence over a native profiler.
+    /// - Otherwise, while a [`Profiler`](crate::Profiler) runs, this is its call-site table,
+    ///   the figures of [`Profiler::call_sites`](crate::Profiler::call_sites) with every frame
+    ///   named: one program point per site with its bytes (`tb`) and blocks (`tbk`), and no
+    ///   lifetimes or peaks, which the call-site table does not keep. The file's `mode` is
+    ///   `"mod-alloc-call-sites"` and `te` is the time in microseconds since the oldest
+    ///   running `Profiler` started (the span the table covers). Events that reached no site
+    ///   (their walk captured no frame, the table was full, or the insert was contended) are
+    ///   one program point with no frames, counted at the viewer's root, with their number of
+    ///   blocks and 0 bytes: their bytes are not recorded.
+    ///
+    /// With neither running, or after a failed `dhat_compat::assert!` with no `Profiler`
+    /// running, this returns an error and writes nothing. The profiler's own work is not
+    /// recorded.
+    ///
+    /// ```no_run
+    /// use mod_alloc::{ModAlloc, Profiler};
+    ///
+    /// #[global_allocator]
+    /// static GLOBAL: ModAlloc = ModAlloc::new();
+    ///
+    /// fn main() -> std::io::Result<()> {
+    ///     let profiler = Profiler::start();
+    ///     let v = vec![1u8; 1024];
+    ///     GLOBAL.write_dhat_json("dhat-heap.json")?;
+    ///     drop(v);
+    ///     let _stats = profiler.stop();
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// The same call with a dhat-style heap profile:
     ///
     /// ```no_run
     /// use mod_alloc::{dhat_compat, ModAlloc};

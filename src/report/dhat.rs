@@ -1,4 +1,6 @@
 //! From a [`Profile`] to DHAT's JSON: trimming, frame strings, merging, and the writer.
+//! The native profiler's call sites take the same path from step 2 on, untrimmed
+//! ([`build_call_site_document`]).
 //!
 //! The steps follow dhat 0.3.3 (see the behaviour reference, §2.2 and §3):
 //!
@@ -35,6 +37,7 @@ use std::path::Path;
 
 use super::json::{Layout, PrettyWriter};
 use super::text::trim_path;
+use crate::callsite::CallSiteReport;
 use crate::heap::{Mode, Profile, ProgramPoint};
 
 /// One symbol found at a return address.
@@ -202,6 +205,11 @@ pub(crate) enum DocumentMode {
     Heap,
     /// A dhat-style ad hoc session: dhat's `rust-ad-hoc` file, in units and events.
     AdHoc,
+    /// The call-site table of the native [`crate::Profiler`]: totals only (bytes and blocks
+    /// per site), so the header has no lifetimes (`bklt: false`, no `tg` or `tuth`) and no
+    /// unit names, and the viewer says bytes and blocks. Not a dhat mode: the viewer only
+    /// displays `mode`, so it is named for what it is.
+    CallSites,
 }
 
 impl DocumentMode {
@@ -210,6 +218,7 @@ impl DocumentMode {
         match self {
             DocumentMode::Heap => "rust-heap",
             DocumentMode::AdHoc => "rust-ad-hoc",
+            DocumentMode::CallSites => CALL_SITES_MODE,
         }
     }
 }
@@ -222,6 +231,9 @@ impl From<Mode> for DocumentMode {
         }
     }
 }
+
+/// The `mode` of a file written from the native profiler's call sites.
+pub(crate) const CALL_SITES_MODE: &str = "mod-alloc-call-sites";
 
 /// Everything in a DHAT file, resolved and ready to write in either layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -590,14 +602,61 @@ pub(crate) fn build_document(
     }
 }
 
+/// Resolves and merges the native profiler's call sites into a document ([`CALL_SITES_MODE`]).
+/// `te_us` is the time the report covers, in microseconds; `cmd` and `pid` as for
+/// [`build_document`].
+///
+/// Each site becomes one point with its bytes (`tb`) and blocks (`tbk`) and every frame it
+/// captured, untrimmed: the capture already starts at the code that called the allocator,
+/// and there is no start stack to cut the runtime below `main` by. Sites whose printed
+/// frames come out identical are merged, as in heap files. Events that reached no site (no
+/// frames captured, the table full, or contended) become one more point with no frames
+/// (`fs: []`), which the viewer counts at its root: its `tbk` is their number and its `tb`
+/// is 0, because the table counts them by reason only and never recorded their bytes.
+pub(crate) fn build_call_site_document(
+    report: &CallSiteReport,
+    resolver: &mut dyn Resolve,
+    cmd: String,
+    pid: u32,
+    te_us: u128,
+) -> DhatDocument {
+    let mut points = PointTable::new(resolver, None);
+    for site in &report.sites {
+        let entry = DhatPp {
+            tb: site.bytes,
+            tbk: site.count,
+            ..DhatPp::default()
+        };
+        points.add(site.frames.iter().copied(), entry);
+    }
+    if report.unattributed_events > 0 {
+        let entry = DhatPp {
+            tbk: report.unattributed_events,
+            ..DhatPp::default()
+        };
+        points.add(core::iter::empty(), entry);
+    }
+    let (pps, ftbl) = points.finish();
+    DhatDocument {
+        mode: DocumentMode::CallSites,
+        cmd,
+        pid,
+        tg: 0,
+        te: te_us,
+        pps,
+        ftbl,
+    }
+}
+
 /// Writes `document` in dhat's key order. Does not flush.
 pub(crate) fn write_document<W: Write>(
     document: &DhatDocument,
     layout: Layout,
     out: W,
 ) -> io::Result<W> {
+    // Only heap files have lifetimes and peaks; only ad hoc files name their own units.
     let heap = document.mode == DocumentMode::Heap;
-    let units = !heap;
+    let units = document.mode == DocumentMode::AdHoc;
     let mut w = PrettyWriter::new(out, layout);
     w.begin_object()?;
     w.unsigned_member("dhatFileVersion", 2)?;

@@ -5,7 +5,8 @@
 //! allocate freely. The JSON is written by hand (no serde): a
 //! small emitter in [`json`] reproduces serde_json's two pretty layouts byte for byte, and
 //! [`dhat`] turns a heap [`Profile`] into DHAT's document, doing dhat's
-//! backtrace trimming, frame strings and `ftbl` numbering. Symbols come from a [`Resolve`]
+//! backtrace trimming, frame strings and `ftbl` numbering, and does the same (without the
+//! trimming) for the native profiler's call-site table. Symbols come from a [`Resolve`]
 //! implementation passed in by the caller: normally the crate's symbolizer, in tests a table.
 
 pub(crate) mod dhat;
@@ -19,8 +20,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-pub(crate) use self::dhat::{build_document, command_line, document_string, write_document};
-pub(crate) use self::dhat::{DhatDocument, Resolve};
+pub(crate) use self::dhat::{build_call_site_document, build_document, command_line};
+pub(crate) use self::dhat::{document_string, write_document, DhatDocument, Resolve};
 pub(crate) use self::json::Layout;
 
 use crate::heap::Profile;
@@ -73,21 +74,54 @@ pub(crate) fn write_document_file(document: &DhatDocument, path: &Path) -> io::R
     out.flush()
 }
 
-/// The running session's profile so far, as a DHAT file at `path`, without stopping it.
+/// The native profiler's call sites so far as a document, resolved with the default
+/// resolver, with this process's `cmd` and `pid`, and `te` the time `elapsed` since the
+/// oldest running profiler started, in microseconds.
+pub(crate) fn call_site_document(
+    report: &crate::CallSiteReport,
+    elapsed: std::time::Duration,
+) -> DhatDocument {
+    let mut symbolizer = crate::symbolize::Symbolizer::new();
+    build_call_site_document(
+        report,
+        &mut symbolizer,
+        command_line(),
+        std::process::id(),
+        elapsed.as_micros(),
+    )
+}
+
+/// What is running, as a DHAT file at `path`, without stopping it: the dhat-style session's
+/// profile so far, or, when none runs, the native profiler's call-site table.
 ///
-/// This is the body of `ModAlloc::write_dhat_json`. Fails with `ErrorKind::Other` when no
-/// heap or ad hoc session is running, and with the I/O error when `path` cannot be written.
+/// This is the body of `ModAlloc::write_dhat_json`. Fails with `ErrorKind::Other` when neither
+/// kind of profiler is running, and with the I/O error when `path` cannot be written.
 /// Nothing it allocates for itself is recorded.
 pub(crate) fn write_dhat_json(path: &Path) -> io::Result<()> {
     let written = {
         let _quiet = Suspended::new();
         // Writing a file fails only with OS errors, which own no heap memory.
-        crate::heap::snapshot().map(|profile| write_document_file(&document_for(&profile), path))
+        match crate::heap::snapshot() {
+            Some(profile) => Some(write_document_file(&document_for(&profile), path)),
+            // Largest first, so the file reads in the order `call_sites()` users sort by.
+            None => crate::sites::running_report().map(|(report, elapsed)| {
+                let report = report.sorted_by_bytes();
+                write_document_file(&call_site_document(&report, elapsed), path)
+            }),
+        }
     };
     // Made outside the suspended scope: this error owns an allocation, which is the caller's.
-    written.unwrap_or_else(|| Err(no_session()))
+    written.unwrap_or_else(|| Err(no_profiler()))
 }
 
+/// The error of a dhat-style writer called with no dhat-style session running.
 pub(crate) fn no_session() -> io::Error {
     io::Error::other("no mod_alloc::dhat_compat profiler is running")
+}
+
+/// The error of `ModAlloc::write_dhat_json` called with no profiler of either kind running.
+fn no_profiler() -> io::Error {
+    io::Error::other(
+        "no profiler is running: start a mod_alloc::Profiler or a dhat_compat::Profiler",
+    )
 }

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use super::dhat::{
-    build_document, frame_string, is_allocator_symbol, shim_is_a_frame, write_document, Symbol,
-    Unresolved, FALLBACK_ALLOCATOR_FRAMES,
+    build_call_site_document, build_document, frame_string, is_allocator_symbol, shim_is_a_frame,
+    write_document, Symbol, Unresolved, FALLBACK_ALLOCATOR_FRAMES,
 };
 use super::document_string;
 use super::json::Layout;
+use crate::callsite::{CallSite, CallSiteReport};
 use crate::heap::{AdHocTotals, HeapTotals, Mode, Profile, ProgramPoint};
 
 fn symbol(function: &str, file: &str, line: u32, column: u32) -> Symbol {
@@ -783,6 +784,124 @@ fn ad_hoc_document_has_the_ad_hoc_keys_only() {
     assert_eq!(value["bklt"], false);
     assert_eq!(value["pps"][0]["tb"], 106);
     assert_eq!(value["ftbl"][1], "0x1: ??? (???:0:0)");
+}
+
+fn site(frames: &[usize], bytes: u64, count: u64) -> CallSite {
+    CallSite {
+        frames: frames.to_vec(),
+        count,
+        bytes,
+    }
+}
+
+/// A call-site report with `sites` and `unattributed` events that reached no site.
+fn call_sites(sites: Vec<CallSite>, unattributed: u64) -> CallSiteReport {
+    CallSiteReport {
+        events: sites.iter().map(|site| site.count).sum::<u64>() + unattributed,
+        unattributed_events: unattributed,
+        zero_frame_events: unattributed,
+        sites,
+        ..CallSiteReport::default()
+    }
+}
+
+#[test]
+fn call_site_file_has_totals_only_keys_and_every_frame_of_each_site() {
+    // 0x10 holds an inlined frame: both symbols get an entry, innermost first. Nothing is
+    // trimmed, not even std's allocation layer on top of the site at 0x30.
+    let mut resolver = table(vec![
+        (
+            0x10,
+            vec![
+                symbol("app::inner", "/p/app/src/lib.rs", 4, 9),
+                symbol("app::outer", "/p/app/src/lib.rs", 12, 5),
+            ],
+        ),
+        (0x20, vec![symbol("app::main", "/p/app/src/main.rs", 3, 7)]),
+        (
+            0x30,
+            vec![symbol(
+                "alloc::alloc::alloc",
+                "/r/library/alloc/src/alloc.rs",
+                99,
+                9,
+            )],
+        ),
+    ]);
+    let report = call_sites(
+        vec![site(&[0x10, 0x20], 300, 3), site(&[0x30, 0x20], 8, 1)],
+        0,
+    );
+    let doc = build_call_site_document(&report, &mut resolver, "app a\"b".to_owned(), 42, 1_500);
+    let text = document_string(&doc, Layout::File);
+    let expected = "{\n\"dhatFileVersion\": 2,\n\"mode\": \"mod-alloc-call-sites\",\n\"verb\": \"Allocated\",\n\"bklt\": false,\n\"bkacc\": false,\n\"tu\": \"µs\",\n\"Mtu\": \"s\",\n\"cmd\": \"app a\\\"b\",\n\"pid\": 42,\n\"te\": 1500,\n\"pps\": [\n{\n\"tb\": 300,\n\"tbk\": 3,\n\"fs\": [\n1,\n2,\n3\n]\n},\n{\n\"tb\": 8,\n\"tbk\": 1,\n\"fs\": [\n4,\n3\n]\n}\n],\n\"ftbl\": [\n\"[root]\",\n\"0x10: app::inner (app/src/lib.rs:4:9)\",\n\"0x10: app::outer (app/src/lib.rs:12:5)\",\n\"0x20: app::main (app/src/main.rs:3:7)\",\n\"0x30: alloc::alloc::alloc (alloc/src/alloc.rs:99:9)\"\n]\n}";
+    assert_eq!(text, expected);
+    // No lifetimes (so no `tg`, `tuth` or per-point peaks) and no unit names: the viewer
+    // says bytes and blocks.
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for key in ["tg", "tuth", "bu", "bsu", "bksu"] {
+        assert!(value.get(key).is_none(), "{key}");
+    }
+    assert!(value["pps"][0].get("tl").is_none() && value["pps"][0].get("mb").is_none());
+}
+
+#[test]
+fn call_sites_that_print_alike_are_merged_and_unattributed_events_share_one_root_point() {
+    // 0x91 and 0x92 have no symbols, so the first two sites print as the same frame list;
+    // the third prints nothing at all, like the events that reached no site.
+    let mut resolver = table(vec![(0x4, vec![symbol("app::main", "/a.rs", 1, 1)])]);
+    let report = call_sites(
+        vec![
+            site(&[0x91, 0x4], 10, 1),
+            site(&[0x92, 0x4], 20, 2),
+            site(&[0x93], 5, 1),
+            site(&[0x4, 0x4], 7, 1),
+        ],
+        6,
+    );
+    let doc = build_call_site_document(&report, &mut resolver, String::new(), 1, 0);
+    let figures: Vec<(u64, u64, Vec<usize>)> = doc
+        .pps
+        .iter()
+        .map(|pp| (pp.tb, pp.tbk, pp.fs.clone()))
+        .collect();
+    // The unattributed events add their blocks to the frameless site's point; their bytes
+    // were never recorded.
+    assert_eq!(
+        figures,
+        [(30, 3, vec![1]), (5, 7, vec![]), (7, 1, vec![1, 1])]
+    );
+    assert_eq!(doc.ftbl, ["[root]", "0x4: app::main (/a.rs:1:1)"]);
+    let total_blocks: u64 = doc.pps.iter().map(|pp| pp.tbk).sum();
+    assert_eq!(total_blocks, report.events);
+}
+
+#[test]
+fn a_call_site_file_without_unattributed_events_has_no_empty_point() {
+    let report = call_sites(vec![site(&[0x1], 16, 1)], 0);
+    let doc = build_call_site_document(&report, &mut Unresolved, String::new(), 1, 0);
+    assert_eq!(doc.pps.len(), 1);
+    assert_eq!(doc.pps[0].fs, [1]);
+
+    let only_unattributed = call_sites(Vec::new(), 4);
+    let doc = build_call_site_document(&only_unattributed, &mut Unresolved, String::new(), 1, 0);
+    assert_eq!(doc.pps.len(), 1);
+    assert_eq!((doc.pps[0].tb, doc.pps[0].tbk), (0, 4));
+    assert!(doc.pps[0].fs.is_empty());
+    assert_eq!(doc.ftbl, ["[root]"]);
+
+    let empty = build_call_site_document(
+        &CallSiteReport::default(),
+        &mut Unresolved,
+        String::new(),
+        1,
+        0,
+    );
+    let text = document_string(&empty, Layout::File);
+    assert!(
+        text.ends_with("\"te\": 0,\n\"pps\": [],\n\"ftbl\": [\n\"[root]\"\n]\n}"),
+        "{text}"
+    );
 }
 
 #[test]

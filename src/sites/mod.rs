@@ -53,6 +53,7 @@ use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::MutexGuard;
+use std::time::Instant;
 
 use crate::callsite::{CallSite, CallSiteReport};
 use crate::diagnostics::stderr_line;
@@ -87,6 +88,9 @@ struct Control {
     depths: [usize; MAX_FRAMES + 1],
     table_tried: bool,
     baseline: EventFigures,
+    /// When the current generation began: the start of the oldest of the overlapping
+    /// sessions, the span a report covers. `None` before the first session.
+    started: Option<Instant>,
 }
 
 impl Control {
@@ -115,6 +119,7 @@ crate::fork_lock::fork_safe_mutex! {
             unplaced: 0,
             busy: 0,
         },
+        started: None,
     };
 }
 
@@ -265,6 +270,7 @@ impl Session {
             // with Acquire (see `record`).
             GENERATION.store(next, Release);
             control.baseline = threads::figures();
+            control.started = Some(Instant::now());
             // Release: not needed by the hot path (it reloads the generation with Acquire),
             // but orders everything above before capture is seen on.
             ACTIVE.store(true, Release);
@@ -339,10 +345,36 @@ pub(crate) fn report() -> CallSiteReport {
     report
 }
 
+/// The current generation's report and the time since that generation began, or `None`
+/// when no session runs: what `ModAlloc::write_dhat_json` writes when no dhat-style session
+/// does. Call it with the calling thread's recording suspended, and free the report the same
+/// way: unlike [`report`], it is the crate's own scratch memory, never handed to the caller.
+///
+/// The session lock is held throughout, so no session can end, and no new generation sweep
+/// the table, while it is read.
+#[cfg(feature = "dhat-compat")]
+pub(crate) fn running_report() -> Option<(CallSiteReport, std::time::Duration)> {
+    let control = control();
+    if control.running() == 0 {
+        return None;
+    }
+    let report = read_generation(control.baseline);
+    let elapsed = control
+        .started
+        .map_or(std::time::Duration::ZERO, |started| started.elapsed());
+    Some((report, elapsed))
+}
+
 /// The report of the current generation, built with the calling thread's recording
 /// suspended; free it the same way.
 fn read_sites() -> CallSiteReport {
     let baseline = control().baseline;
+    read_generation(baseline)
+}
+
+/// [`read_sites`] with the generation's `baseline` already read; must not take the session
+/// lock, which [`running_report`] holds around it.
+fn read_generation(baseline: EventFigures) -> CallSiteReport {
     // Acquire: as in `record`; also makes every site published so far visible.
     let generation = GENERATION.load(Acquire);
     let mut ids = Vec::new();
