@@ -3,9 +3,9 @@
 //! its exact bytes and blocks, frames named in dhat's frame-string format, no repeated `fs`,
 //! and nothing of the writer's own work. A dhat-style session still takes precedence, and
 //! with no profiler at all the call fails. Needs frame pointers for the per-function checks
-//! (`RUSTFLAGS="-C force-frame-pointers=yes"`): without them those are narrowed to the
-//! frameless point, unless `MOD_ALLOC_EXPECT_FRAME_POINTERS=present` says the build has
-//! them, and then the test fails.
+//! (`RUSTFLAGS="-C force-frame-pointers=yes"`): without them those are narrowed to "every
+//! event is in the file", unless `MOD_ALLOC_EXPECT_FRAME_POINTERS=present` says the build
+//! has them, and then the test fails.
 
 mod common;
 
@@ -155,13 +155,12 @@ fn the_native_profiler_s_call_sites_become_a_dhat_file() {
         let notice = report.notice().unwrap_or_default();
         common::frame_pointers_not_found(
             &format!("the call-site self-test found no frame pointers ({notice})"),
-            "checked only that the events went to the frameless point",
+            "checked only that every event is in the file",
         );
-        let frameless = pps
-            .iter()
-            .find(|pp| pp["fs"].as_array().unwrap().is_empty())
-            .expect("a point for the events without frames");
-        assert!(frameless["tbk"].as_u64().unwrap() >= FIRST_COUNT + SECOND_COUNT);
+        // Stacks are short or empty, so the two functions may be unnamed or merged with
+        // other sites, but their events are all there, at a site or at the frameless point.
+        let blocks: u64 = pps.iter().map(|pp| pp["tbk"].as_u64().unwrap()).sum();
+        assert!(blocks >= FIRST_COUNT + SECOND_COUNT, "{json:#}");
         drop(profiler);
         return;
     }
