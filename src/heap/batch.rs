@@ -342,7 +342,8 @@ mod tests {
 
     /// Everything a profile reports about an accounting.
     fn figures(a: &Accounting, end: u64) -> Vec<String> {
-        let lifetimes = a.lifetimes_at(end);
+        let lifetimes = a.lifetimes_at(end).expect("memory");
+        let lifetimes = lifetimes.as_slice();
         let mut out = vec![format!("{:?} t_gmax={:?}", a.heap, a.t_gmax)];
         for point in 0..POINTS {
             let p = a.point(point);
@@ -418,7 +419,11 @@ mod tests {
         let mut batched_figures = figures(&batched, end);
         // The batched side's live blocks are in `table`, not in the accounting's own table.
         let lifetimes = {
-            let mut lifetimes = batched.lifetimes_at(end);
+            let mut lifetimes = batched
+                .lifetimes_at(end)
+                .expect("memory")
+                .as_slice()
+                .to_vec();
             for block in table.blocks() {
                 lifetimes[block.point as usize] += u128::from(end - block.birth);
             }

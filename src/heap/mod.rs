@@ -47,6 +47,7 @@
 mod arena;
 mod batch;
 mod clock;
+mod frozen;
 mod live;
 mod lock;
 mod points;
@@ -59,7 +60,8 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering}
 
 use crate::diagnostics::stderr_line;
 use crate::thread_state::{self, Suspended};
-use clock::{Origin, TickRate};
+use clock::Origin;
+use frozen::Frozen;
 use live::LiveBlock;
 pub(crate) use lock::{SpinGuard, SpinLock};
 use points::{hash_frames, Accounting};
@@ -391,6 +393,8 @@ fn alloc_through_lock(
     frames: &[usize],
     now: u64,
 ) {
+    let mut tail: FrameBuffer = [0; crate::walk::MAX_FRAMES];
+    let bottom = first_event_bottom(frames.len(), &mut tail);
     with_shared(|shared| {
         if shared.session.as_ref().map(|session| session.mode) != Some(Mode::Heap) {
             return;
@@ -399,7 +403,7 @@ fn alloc_through_lock(
         let Some(session) = shared.session.as_mut() else {
             return;
         };
-        let frames = session.note_first_event(frames);
+        let frames = session.note_first_event(frames, bottom);
         let Ok(point) = session.accounting.intern(frames, hash_frames(frames)) else {
             session.accounting.lost_events += 1;
             return;
@@ -657,71 +661,22 @@ impl Shared {
 }
 
 impl Session {
-    /// Keeps the first event's full stack, and returns the part of `frames` to record (the
-    /// first event arrives captured deeper than the session's depth).
-    fn note_first_event<'f>(&mut self, frames: &'f [usize]) -> &'f [usize] {
+    /// Keeps the first event's full stack, and `bottom`, the outermost frames of that stack
+    /// when it is deeper than a capture ([`stack_tail`], walked before the lock was taken), and
+    /// returns the part of `frames` to record (the first event arrives captured deeper than
+    /// the session's depth).
+    fn note_first_event<'f>(&mut self, frames: &'f [usize], bottom: &[usize]) -> &'f [usize] {
         if self.first_event_frames.is_none() {
             let mut copy = SysVec::new();
             if copy.extend_from_slice(frames) {
                 self.first_event_frames = Some(copy);
             }
-            // This runs inside the allocator, under the session lock: the walk allocates
-            // nothing and takes no lock, and the tail grows with memory from `System`.
-            let mut tail: FrameBuffer = [0; crate::walk::MAX_FRAMES];
-            let _ = self
-                .first_event_tail
-                .extend_from_slice(stack_tail(frames.len(), &mut tail));
+            // Under the session lock: both copies grow with memory from `System`.
+            let _ = self.first_event_tail.extend_from_slice(bottom);
             DEPTH.store(self.depth as u32, Ordering::Relaxed);
             FIRST_EVENT_SEEN.store(self.id, Ordering::Relaxed);
         }
         &frames[..frames.len().min(self.depth)]
-    }
-
-    /// The profile as of `end`; `lifetimes` from [`Shared::lifetimes`].
-    fn profile(&self, end: Origin, lifetimes: &[u128]) -> Profile {
-        let rate = TickRate::since(self.origin);
-        let accounting = &self.accounting;
-        let program_points = (0..accounting.point_count() as u32)
-            .map(|point| {
-                let state = accounting.point(point);
-                let (at_gmax_bytes, at_gmax_blocks) = accounting.at_gmax(point);
-                ProgramPoint {
-                    frames: accounting.frames_of(point).to_vec(),
-                    total_bytes: state.total_bytes,
-                    total_blocks: state.total_blocks,
-                    lifetimes_us: rate.micros(lifetimes[point as usize]),
-                    max_bytes: state.max_bytes,
-                    max_blocks: state.max_blocks,
-                    at_gmax_bytes,
-                    at_gmax_blocks,
-                    at_end_bytes: state.curr_bytes,
-                    at_end_blocks: state.curr_blocks,
-                }
-            })
-            .collect();
-        let t_gmax_us = match self.mode {
-            Mode::Heap => Some(accounting.t_gmax.map_or(0, |t| rate.micros(u128::from(t)))),
-            Mode::AdHoc => None,
-        };
-        Profile {
-            mode: self.mode,
-            heap: accounting.heap,
-            ad_hoc: accounting.ad_hoc,
-            program_points,
-            t_gmax_us,
-            // Both times in the same clock, so `tg <= te` always holds.
-            t_end_us: rate.micros(u128::from(end.ticks.saturating_sub(self.origin.ticks))),
-            start_frames: self.start_frames.as_slice().to_vec(),
-            first_event_frames: self
-                .first_event_frames
-                .as_ref()
-                .map(|f| f.as_slice().to_vec())
-                .unwrap_or_default(),
-            start_tail: self.start_tail.as_slice().to_vec(),
-            first_event_tail: self.first_event_tail.as_slice().to_vec(),
-            max_frames: self.max_frames,
-            allocator_path: crate::walk::allocator_path(),
-        }
     }
 }
 
@@ -854,17 +809,30 @@ pub(crate) fn ad_hoc_event(weight: usize) {
     }
     let mut buffer: FrameBuffer = [0; crate::walk::MAX_FRAMES];
     let frames = capture_here(&mut buffer);
+    let mut tail: FrameBuffer = [0; crate::walk::MAX_FRAMES];
+    let bottom = first_event_bottom(frames.len(), &mut tail);
     let _ = with_session(|session| {
         if session.mode != Mode::AdHoc {
             return;
         }
-        let frames = session.note_first_event(frames);
+        let frames = session.note_first_event(frames, bottom);
         let hash = hash_frames(frames);
         match session.accounting.intern(frames, hash) {
             Ok(point) => session.accounting.ad_hoc(point, weight),
             Err(_) => session.accounting.lost_events += 1,
         }
     });
+}
+
+/// [`stack_tail`] for an event that may be its session's first (which keeps it; see
+/// [`Session::note_first_event`]), else nothing. Called before the session lock is taken, so
+/// no walk runs under it; every event after the first skips the walk with one compare. Two
+/// threads racing to be first may both walk: the session keeps one of the two.
+fn first_event_bottom(captured: usize, tail: &mut FrameBuffer) -> &[usize] {
+    if FIRST_EVENT_SEEN.load(Ordering::Relaxed) == SESSION_ID.load(Ordering::Acquire) {
+        return &[];
+    }
+    stack_tail(captured, tail)
 }
 
 /// The bottom of the calling thread's stack, for a stack of which a capture kept `captured`
@@ -899,16 +867,23 @@ fn capture_here(buffer: &mut FrameBuffer) -> &[usize] {
 
 impl Shared {
     /// Each point's lifetime ticks, with the blocks still live in any table aged to `end`.
-    fn lifetimes(&self, end: Origin) -> Vec<u128> {
+    ///
+    /// Made under the session lock, so in memory from `System` (see `frozen.rs`); empty if
+    /// that ran out, or if no session runs.
+    fn lifetimes(&self, end: Origin) -> SysVec<u128> {
         let Some(session) = self.session.as_ref() else {
-            return Vec::new();
+            return SysVec::new();
         };
         let now = session.since_start(end.ticks);
-        let mut lifetimes = session.accounting.lifetimes_at(now);
+        let Some(mut lifetimes) = session.accounting.lifetimes_at(now) else {
+            return SysVec::new();
+        };
+        let lifetimes_of = lifetimes.as_mut_slice();
         self.for_each_thread(|data| {
             if data.session == session.id {
                 for block in data.live.blocks() {
-                    lifetimes[block.point as usize] += u128::from(now.saturating_sub(block.birth));
+                    lifetimes_of[block.point as usize] +=
+                        u128::from(now.saturating_sub(block.birth));
                 }
             }
         });
@@ -919,11 +894,12 @@ impl Shared {
 /// The profile so far, without stopping.
 pub(crate) fn snapshot() -> Option<Profile> {
     let end = Origin::now();
-    with_shared(|shared| {
+    let frozen = with_shared(|shared| {
         shared.flush_all();
         let lifetimes = shared.lifetimes(end);
-        Some(shared.session.as_ref()?.profile(end, &lifetimes))
-    })
+        Frozen::copy(shared.session.as_ref()?, end, lifetimes.as_slice())
+    });
+    Some(frozen?.into_profile())
 }
 
 /// Stops the running session and returns its profile.
@@ -931,6 +907,7 @@ pub(crate) fn stop() -> Option<Profile> {
     // First, so that everything made below is freed while still suspended.
     let _suspended = Suspended::new();
     let end = Origin::now();
+    // Everything the lock guards is moved out under it, and the profile is built after.
     let (session, lifetimes) = with_shared(|shared| {
         SESSION_ID.store(0, Ordering::Release);
         RUNNING.store(NOT_RUNNING, Ordering::Relaxed);
@@ -948,5 +925,11 @@ pub(crate) fn stop() -> Option<Profile> {
             session.accounting.lost_events
         ));
     }
-    Some(session.profile(end, &lifetimes))
+    let frozen = Frozen::copy(&session, end, lifetimes.as_slice());
+    if frozen.is_none() {
+        stderr_line(format_args!(
+            "mod-alloc: the heap profile was lost: no memory to copy it out of the profiler"
+        ));
+    }
+    Some(frozen?.into_profile())
 }

@@ -362,18 +362,20 @@ impl Accounting {
         }
     }
 
-    /// Lifetime ticks of each point including its still-live blocks aged to `now`.
-    pub(crate) fn lifetimes_at(&self, now: u64) -> Vec<u128> {
-        let mut lifetimes: Vec<u128> = self
-            .points
-            .as_slice()
-            .iter()
-            .map(|p| p.lifetime_ticks)
-            .collect();
-        for block in self.live.blocks() {
-            lifetimes[block.point as usize] += u128::from(now.saturating_sub(block.birth));
+    /// Lifetime ticks of each point including its still-live blocks aged to `now`. In memory
+    /// from `System`, since it is made under the session lock; `None` if that ran out.
+    pub(crate) fn lifetimes_at(&self, now: u64) -> Option<SysVec<u128>> {
+        let mut lifetimes = SysVec::new();
+        for point in self.points.as_slice() {
+            if !lifetimes.push(point.lifetime_ticks) {
+                return None;
+            }
         }
-        lifetimes
+        let lifetimes_of = lifetimes.as_mut_slice();
+        for block in self.live.blocks() {
+            lifetimes_of[block.point as usize] += u128::from(now.saturating_sub(block.birth));
+        }
+        Some(lifetimes)
     }
 }
 
