@@ -6,24 +6,19 @@
 //! Here the events are bytes "sent" by two kinds of message; the file `dhat-ad-hoc.json`
 //! shows which call sites sent how much.
 
-#[cfg(feature = "dhat-compat")]
 use mod_alloc::dhat_compat as dhat;
 
-#[cfg(feature = "dhat-compat")]
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
-#[cfg(feature = "dhat-compat")]
 fn send_greeting(name: &str) {
     dhat::ad_hoc_event(name.len() + 7);
 }
 
-#[cfg(feature = "dhat-compat")]
 fn send_report(rows: &[u32]) {
     dhat::ad_hoc_event(rows.len() * 4);
 }
 
-#[cfg(feature = "dhat-compat")]
 fn main() {
     let _profiler = dhat::Profiler::new_ad_hoc();
     for name in ["ada", "grace", "barbara"] {
@@ -36,9 +31,4 @@ fn main() {
     let stats = dhat::AdHocStats::get();
     println!("{} events, {} units", stats.total_events, stats.total_units);
     // Drop: `dhat: Total:     ... units in 7 events` and `dhat-ad-hoc.json`.
-}
-
-#[cfg(not(feature = "dhat-compat"))]
-fn main() {
-    eprintln!("this example needs `--features dhat-compat`");
 }

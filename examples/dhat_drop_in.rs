@@ -7,15 +7,12 @@
 //! `dh_view.html` opens. Build with `RUSTFLAGS="-C force-frame-pointers=yes"` for full call
 //! stacks.
 
-#[cfg(feature = "dhat-compat")]
 use mod_alloc::dhat_compat as dhat; // was: `use dhat;` with `dhat = "0.3"` in Cargo.toml
 
-#[cfg(feature = "dhat-compat")]
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
 /// Growing vectors, strings and map churn: the usual sources of heap traffic.
-#[cfg(feature = "dhat-compat")]
 fn workload() -> usize {
     use std::collections::HashMap;
 
@@ -30,7 +27,6 @@ fn workload() -> usize {
     lines.iter().map(String::len).sum::<usize>() + index.len()
 }
 
-#[cfg(feature = "dhat-compat")]
 fn main() {
     let _profiler = dhat::Profiler::new_heap();
     let total = workload();
@@ -38,9 +34,4 @@ fn main() {
     println!("worked on {total} bytes of text");
     println!("{stats:?}");
     // `_profiler` drops here: the summary goes to stderr and `dhat-heap.json` is written.
-}
-
-#[cfg(not(feature = "dhat-compat"))]
-fn main() {
-    eprintln!("this example needs `--features dhat-compat`");
 }

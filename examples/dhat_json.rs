@@ -11,14 +11,11 @@
 //! writes `dhat-heap.json` when it stops, as dhat does. Every file opens in `dh_view.html`. The JSON is written by hand inside mod-alloc;
 //! the program reads it back with serde_json only to print a summary.
 
-#[cfg(feature = "dhat-compat")]
 use mod_alloc::{dhat_compat as dhat, ModAlloc, Profiler};
 
-#[cfg(feature = "dhat-compat")]
 #[global_allocator]
 static GLOBAL: ModAlloc = ModAlloc::new();
 
-#[cfg(feature = "dhat-compat")]
 fn main() -> std::io::Result<()> {
     // Part one: the native profiler's call sites.
     let profiler = Profiler::start();
@@ -53,14 +50,12 @@ fn main() -> std::io::Result<()> {
 }
 
 /// Many small strings.
-#[cfg(feature = "dhat-compat")]
 #[inline(never)]
 fn make_words(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("word{i}")).collect()
 }
 
 /// One big buffer.
-#[cfg(feature = "dhat-compat")]
 #[inline(never)]
 fn make_buffer(len: usize) -> Vec<u8> {
     vec![0u8; len]
@@ -68,7 +63,6 @@ fn make_buffer(len: usize) -> Vec<u8> {
 
 /// Prints the mode and the five largest program points of a DHAT document, each with the
 /// example's own frame that allocated (or, without one, the innermost frame).
-#[cfg(feature = "dhat-compat")]
 fn summarise(json: &str) {
     let value: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
     let ftbl = value["ftbl"].as_array().cloned().unwrap_or_default();
@@ -105,9 +99,4 @@ fn summarise(json: &str) {
     for (bytes, blocks, top) in points.iter().take(5) {
         println!("  {bytes:>9} bytes in {blocks:>6} blocks at {top}");
     }
-}
-
-#[cfg(not(feature = "dhat-compat"))]
-fn main() {
-    eprintln!("this example needs `--features dhat-compat`");
 }

@@ -24,22 +24,18 @@
 //! prints the summary, writes `dhat-heap.json` for inspection, and panics. Read the stats
 //! *before* the assertion: calling `HeapStats::get()` inside the condition panics.
 
-#[cfg(feature = "dhat-compat")]
 use mod_alloc::dhat_compat as dhat;
 
-#[cfg(feature = "dhat-compat")]
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
 /// The code under test: exactly one allocation of `n` `u64`s.
-#[cfg(feature = "dhat-compat")]
 fn squares(n: u64) -> Vec<u64> {
     let mut out = Vec::with_capacity(n as usize);
     out.extend((0..n).map(|i| i * i));
     out
 }
 
-#[cfg(feature = "dhat-compat")]
 fn main() {
     let _profiler = dhat::Profiler::builder().testing().build();
 
@@ -59,9 +55,4 @@ fn main() {
     );
     dhat::assert_ne!(stats.max_blocks, 0);
     println!("all heap assertions passed: {stats:?}");
-}
-
-#[cfg(not(feature = "dhat-compat"))]
-fn main() {
-    eprintln!("this example needs `--features dhat-compat`");
 }

@@ -7,7 +7,6 @@
 //! Frame pointers make the captured stacks complete; the release profile keeps line tables
 //! (`debug = 1`), so frames show `file:line`.
 
-#[cfg(feature = "symbolicate")]
 mod demo {
     use std::collections::BTreeMap;
     use std::hint::black_box;
@@ -73,12 +72,6 @@ mod demo {
     }
 }
 
-#[cfg(feature = "symbolicate")]
 fn main() {
     demo::main();
-}
-
-#[cfg(not(feature = "symbolicate"))]
-fn main() {
-    eprintln!("this example needs `--features symbolicate`");
 }

@@ -1,9 +1,9 @@
 //! Lines for the user on stderr, written so that they can never panic.
 //!
 //! `eprintln!` panics when stderr cannot be written (a closed pipe, a full disk). The lines
-//! here are printed from a profiler's drop, under the call-site table's setup lock and at the
-//! end of a heap session, where such a panic would lose the profile, leave a lock's state
-//! half changed, or abort a process that is already unwinding. A line stderr refuses is
+//! here are printed from a profiler's drop, while call-site capture is being set up and at
+//! the end of a heap session, where such a panic would lose the profile, leave a
+//! half-finished setup behind, or abort a process that is already unwinding. A line stderr refuses is
 //! dropped; the work it reports on goes ahead.
 
 use std::io::Write;

@@ -43,13 +43,12 @@ pub(crate) fn parse_buckets(raw: Option<&OsStr>) -> BucketsSetting {
             warning: None,
         };
     };
-    let ignored = |shown: &str, why: &str| {
-        BucketsSetting {
+    let ignored = |shown: &str, why: &str| BucketsSetting {
         buckets: DEFAULT_BUCKETS,
         warning: Some(format!(
-            "mod-alloc: {BUCKETS_VAR}={shown} {why}; expected a number in [{MIN_BUCKETS}, {MAX_BUCKETS}]; using {DEFAULT_BUCKETS}"
+            "mod-alloc: {BUCKETS_VAR}={shown} {why}; expected a number in \
+             [{MIN_BUCKETS}, {MAX_BUCKETS}]; using {DEFAULT_BUCKETS}"
         )),
-    }
     };
     let Some(text) = raw.to_str() else {
         return ignored(&format!("{raw:?}"), "is not valid UTF-8");
