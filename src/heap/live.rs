@@ -13,10 +13,13 @@
 //! has its own table, touched under its own lock (see `thread.rs`), and the session keeps one
 //! for blocks whose thread has exited or never had a table of its own.
 //!
-//! Limits, both reported rather than silent: a session with more than 16,777,215 program
-//! points records further blocks as lost events, and a birth later than 2^40 units after the
-//! start (about 6 hours at 3 GHz on x86_64) is stored as that latest time, so such a block's
-//! lifetime can only be understated.
+//! Limits:
+//! - A session with more than 16,777,215 program points records further blocks as lost
+//!   events, which the end of the session reports.
+//! - A birth later than 2^40 units after the start is stored as that latest time, silently.
+//!   Such a block's lifetime can only be understated. The limit is about 6 hours for a 3 GHz
+//!   TSC on x86_64. On aarch64, where a unit is one tick, it is about 12.7 hours for a
+//!   24 MHz counter and about 18 minutes for the 1 GHz counter of ARMv8.6 and later.
 
 use super::sysvec::SysVec;
 
