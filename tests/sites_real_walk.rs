@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::{allocate_first, allocate_second, FIRST_SIZE, SECOND_SIZE};
+
 use mod_alloc::{ModAlloc, Profiler};
 
 #[global_allocator]
@@ -14,18 +16,6 @@ static GLOBAL: ModAlloc = ModAlloc::new();
 
 const THREADS: usize = 4;
 const ROUNDS: usize = 500;
-const FIRST_SIZE: usize = 1_234;
-const SECOND_SIZE: usize = 4_321;
-
-#[inline(never)]
-fn allocate_first() {
-    drop(std::hint::black_box(Vec::<u8>::with_capacity(FIRST_SIZE)));
-}
-
-#[inline(never)]
-fn allocate_second() {
-    drop(std::hint::black_box(Vec::<u8>::with_capacity(SECOND_SIZE)));
-}
 
 #[test]
 fn real_walks_from_many_threads_count_exactly() {

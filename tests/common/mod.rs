@@ -15,6 +15,23 @@ pub fn finish(passed: usize) {
     println!("\ntest result: ok. {passed} passed; 0 failed");
 }
 
+/// Block sizes of [`allocate_first`] and [`allocate_second`]: two call sites, each with a size
+/// no other allocation in the tests has.
+pub const FIRST_SIZE: usize = 1_234;
+pub const SECOND_SIZE: usize = 4_321;
+
+/// Allocates and frees `FIRST_SIZE` bytes from a call site of its own.
+#[inline(never)]
+pub fn allocate_first() {
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(FIRST_SIZE)));
+}
+
+/// Allocates and frees `SECOND_SIZE` bytes from another call site of its own.
+#[inline(never)]
+pub fn allocate_second() {
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(SECOND_SIZE)));
+}
+
 /// A deterministic xorshift64* generator for the stress tests: no allocation, no dependency.
 pub struct Rng(pub u64);
 
