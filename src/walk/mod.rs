@@ -52,8 +52,7 @@
 //! # Where the stack top comes from
 //!
 //! The stack top is asked of the C library once per thread (`pthread_getattr_np` on Linux,
-//! `pthread_get_stackaddr_np` on macOS, `GetCurrentThreadStackLimits` on Windows; see
-//! `crate::sys`) and cached in a `const`-initialised, destructor-free thread-local, so a
+//! `pthread_get_stackaddr_np` on macOS; see `crate::sys`; Windows walks need none) and cached in a `const`-initialised, destructor-free thread-local, so a
 //! walk pays one thread-local read. On glibc's main thread the first query parses
 //! `/proc/self/maps` (tens of microseconds, once); every later event uses the cache.
 //!
