@@ -31,6 +31,7 @@ fn allocate() -> Vec<u8> {
 
 /// In the child: profile one allocation and stop, which prints dhat's summary.
 #[test]
+#[ignore = "the child process of the other tests here, which run it"]
 fn child_profiles() {
     let Some(file) = std::env::var_os(CHILD_ENV) else {
         return; // only meaningful when run by `a_stripped_binary_says_why_frames_are_raw`
@@ -47,6 +48,7 @@ fn run_child(binary: &Path, json: &Path) -> Vec<String> {
         .args([
             "child_profiles",
             "--exact",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])

@@ -20,6 +20,7 @@ const CHILD: &str = "MOD_ALLOC_HOSTILE_ENV_CHILD";
 /// The child's body: start call-site profiling (which reads the variable) and report the
 /// table size.
 #[test]
+#[ignore = "the child process of the other tests here, which run it"]
 fn child() {
     if std::env::var_os(CHILD).is_none() {
         return;
@@ -50,7 +51,13 @@ fn parse_child(stdout: &str) -> Option<(u64, u64)> {
 /// stderr lines that mention the variable.
 fn run(value: &[u8]) -> (u64, Vec<String>) {
     let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .env("MOD_ALLOC_BUCKETS", OsString::from_vec(value.to_vec()))
         .output()
@@ -187,7 +194,13 @@ fn a_warning_stderr_refuses_is_dropped() {
         .open("/dev/full")
         .expect("/dev/full");
     let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .env("MOD_ALLOC_BUCKETS", "abc")
         .stderr(full)

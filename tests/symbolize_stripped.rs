@@ -32,6 +32,7 @@ fn stripped_probe_two() -> u32 {
 /// In the child: resolve two of this binary's functions and print one line per frame,
 /// `frame <address> <function>` or `frame <address> raw`, then the notes.
 #[test]
+#[ignore = "the child process of the other tests here, which run it"]
 fn child_prints_frames() {
     if std::env::var_os(CHILD_ENV).is_none() {
         return; // only meaningful when run by `stripped_binary_prints_raw_addresses_and_one_note`
@@ -110,6 +111,7 @@ fn run_child(binary: &Path) -> String {
         .args([
             "child_prints_frames",
             "--exact",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])
