@@ -92,9 +92,20 @@ read -r p f < <(counts COMPAT-COUNTS "$log")
 passed=$((passed + p)); failed=$((failed + f))
 
 if [ "$viewer" = 1 ]; then
+    # The native profiler's call-site file (`ModAlloc::write_dhat_json` with no dhat-style
+    # session) has no dhat counterpart to compare with, so only the viewer checks it. The
+    # `dhat_json` example writes it, and heap files beside it.
+    native="$(pwd)/artifacts/compat/native/dhat_json"
+    native_target="$(mkdir -p "${CARGO_TARGET_DIR:-target}" && cd "${CARGO_TARGET_DIR:-target}" && pwd)/compat-native"
+    rm -rf "$native" && mkdir -p "$native"
+    (cd "$native" && RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C force-frame-pointers=yes" \
+        cargo run --release --quiet --features dhat-compat --example dhat_json \
+        --manifest-path "$OLDPWD/Cargo.toml" --target-dir "$native_target" >/dev/null)
+    native_files=("$native"/*.json)
     if [ -f artifacts/compat/viewer-manifest.json ]; then
         set +e
-        node scripts/viewer/check.mjs artifacts/compat/viewer-manifest.json artifacts/viewer 2>&1 | tee "$log"
+        node scripts/viewer/check.mjs artifacts/compat/viewer-manifest.json artifacts/viewer \
+            "${native_files[@]}" 2>&1 | tee "$log"
         set -e
         read -r p f < <(counts VIEWER-COUNTS "$log")
     else

@@ -304,7 +304,7 @@ step_build_dirs() {
         msrv) echo msrv-crate ;;
         cross_aarch64) echo cross-aarch64 ;;
         windows_wine) echo windows-wine ;;
-        compat) echo release compat-dhat compat-ours ;;
+        compat) echo release compat-dhat compat-ours compat-native ;;
     esac
 }
 

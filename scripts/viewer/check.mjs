@@ -2,7 +2,7 @@
 // headless Chromium, the way a user would (through the page's file input),
 // and checks what the page shows.
 //
-// Usage: node scripts/viewer/check.mjs MANIFEST [SCREENSHOT_DIR]
+// Usage: node scripts/viewer/check.mjs MANIFEST [SCREENSHOT_DIR [FILE.json ...]]
 //
 // MANIFEST is the viewer-manifest.json that compat-tests writes: one entry
 // per JSON file with the totals summed from its program points and whether
@@ -13,6 +13,10 @@
 // equal the sums from the file. Nothing is downloaded: the browser is
 // Debian's chromium and the viewer comes from Debian's valgrind package,
 // found through dpkg at run time.
+//
+// Files named after SCREENSHOT_DIR have no dhat counterpart (the native
+// profiler's call-site file, say): each must be accepted, with the root's
+// figures equal to the sums the file itself gives.
 //
 // Prints one line per file and "viewer: N ok, M failing"; exits 1 on any
 // failure.
@@ -118,10 +122,34 @@ function judge(entry, { error, tree }) {
   return problems;
 }
 
+// The expectations for a file that no manifest describes: accepted, with the
+// root showing the sums of its own program points.
+function entryForFile(file) {
+  const data = JSON.parse(fs.readFileSync(file, "utf8"));
+  const sum = (key) => data.pps.reduce((total, pp) => total + (pp[key] ?? 0), 0);
+  return {
+    variant: "native",
+    scenario: path.basename(path.dirname(path.resolve(file))),
+    file: path.basename(file),
+    path: file,
+    heap: Boolean(data.bklt),
+    expect: "accept",
+    expectedError: "",
+    totalBytes: sum("tb"),
+    totalBlocks: sum("tbk"),
+    gmaxBytes: sum("gb"),
+    gmaxBlocks: sum("gbk"),
+    endBytes: sum("eb"),
+    endBlocks: sum("ebk"),
+    points: data.pps.length,
+  };
+}
+
 async function main() {
-  const [manifestPath, screenshotDir = "artifacts/viewer"] = process.argv.slice(2);
-  if (!manifestPath) fail("usage: node check.mjs MANIFEST [SCREENSHOT_DIR]");
+  const [manifestPath, screenshotDir = "artifacts/viewer", ...extraFiles] = process.argv.slice(2);
+  if (!manifestPath) fail("usage: node check.mjs MANIFEST [SCREENSHOT_DIR [FILE.json ...]]");
   const entries = JSON.parse(fs.readFileSync(manifestPath, "utf8"));
+  for (const file of extraFiles) entries.push(entryForFile(file));
   fs.mkdirSync(screenshotDir, { recursive: true });
 
   // Serve the viewer from a private copy so nothing in the system directory
