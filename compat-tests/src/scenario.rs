@@ -21,6 +21,9 @@
 //! - `profile=optimised-deps`: both variants build the scenario unoptimised
 //!   and its dependencies (mod-alloc, dhat) optimised, with the variant
 //!   packages' `deps-opt` profile, a common setup for faster debug builds.
+//! - `profile=line-tables`: both variants build the scenario optimised with
+//!   `debug = "line-tables-only"` (the variant packages' `line-tables`
+//!   profile), whose debug information names functions without their paths.
 //!
 //! Both variant packages must list every scenario as a `[[bin]]`; the
 //! runner checks that here so a forgotten entry is an error, not a silently
@@ -35,10 +38,16 @@ pub enum Profile {
     Release,
     Debug,
     OptimisedDeps,
+    LineTables,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 3] = [Profile::Release, Profile::Debug, Profile::OptimisedDeps];
+    pub const ALL: [Profile; 4] = [
+        Profile::Release,
+        Profile::Debug,
+        Profile::OptimisedDeps,
+        Profile::LineTables,
+    ];
 
     /// The name Cargo knows the profile by (`--profile`).
     pub fn cargo_name(self) -> &'static str {
@@ -46,6 +55,7 @@ impl Profile {
             Profile::Release => "release",
             Profile::Debug => "dev",
             Profile::OptimisedDeps => "deps-opt",
+            Profile::LineTables => "line-tables",
         }
     }
 
@@ -55,6 +65,7 @@ impl Profile {
             Profile::Release => "release",
             Profile::Debug => "debug",
             Profile::OptimisedDeps => "deps-opt",
+            Profile::LineTables => "line-tables",
         }
     }
 }
@@ -125,6 +136,8 @@ fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             scenario.profile = Profile::Debug;
         } else if annotation == "profile=optimised-deps" {
             scenario.profile = Profile::OptimisedDeps;
+        } else if annotation == "profile=line-tables" {
+            scenario.profile = Profile::LineTables;
         } else {
             return Err(format!("{name}: unknown annotation {annotation:?}"));
         }
@@ -181,6 +194,12 @@ mod tests {
                 .unwrap()
                 .profile,
             Profile::OptimisedDeps
+        );
+        assert_eq!(
+            parse("x", "//! compat: profile=line-tables\n")
+                .unwrap()
+                .profile,
+            Profile::LineTables
         );
         assert!(parse("x", "//! compat: profile=fast\n").is_err());
         assert!(

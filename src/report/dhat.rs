@@ -56,6 +56,12 @@ pub(crate) struct Symbol {
 /// never on the allocation path.
 pub(crate) trait Resolve {
     fn resolve(&mut self, address: usize, symbols: &mut Vec<Symbol>);
+
+    /// The symbol table's name, with its full path, for the function `address` returns
+    /// into; `None` when unknown. Only the allocator's own frames are looked up this way.
+    fn symbol_table_name(&mut self, _address: usize) -> Option<String> {
+        None
+    }
 }
 
 /// A resolver that knows nothing: one empty symbol per address, so each frame prints as
@@ -356,10 +362,16 @@ fn dhat_allocator_frames(path: &[usize], resolver: &mut dyn Resolve) -> usize {
     let mut symbols = Vec::new();
     let mut names = Vec::with_capacity(path.len());
     for &address in path {
-        symbols.clear();
-        resolver.resolve(address, &mut symbols);
-        // The physical function is the outermost symbol, last in the list.
-        match symbols.pop().and_then(|symbol| symbol.function) {
+        // The symbol table's name first: with `debug = "line-tables-only"` the debug
+        // information names `<mod_alloc::…::Alloc as GlobalAlloc>::alloc` plain `alloc`, and
+        // this crate's frames would count as frames of the program's.
+        let name = resolver.symbol_table_name(address).or_else(|| {
+            symbols.clear();
+            resolver.resolve(address, &mut symbols);
+            // The physical function is the outermost symbol, last in the list.
+            symbols.pop().and_then(|symbol| symbol.function)
+        });
+        match name {
             Some(name) => names.push(name),
             None => return FALLBACK_ALLOCATOR_FRAMES,
         }

@@ -39,6 +39,10 @@ impl Resolve for crate::symbolize::Symbolizer {
             column: symbol.column,
         }));
     }
+
+    fn symbol_table_name(&mut self, address: usize) -> Option<String> {
+        crate::symbolize::Symbolizer::symbol_table_name(self, address)
+    }
 }
 
 /// Resolves `profile` with the default resolver and this process's `cmd` and `pid`.

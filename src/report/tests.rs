@@ -7,8 +7,8 @@ use super::dhat::{
     build_call_site_document, build_document, frame_string, is_allocator_symbol, shim_is_a_frame,
     write_document, Symbol, Unresolved, FALLBACK_ALLOCATOR_FRAMES,
 };
-use super::document_string;
 use super::json::Layout;
+use super::{document_string, Resolve};
 use crate::callsite::{CallSite, CallSiteReport};
 use crate::heap::{AdHocTotals, HeapTotals, Mode, Profile, ProgramPoint};
 
@@ -564,6 +564,51 @@ fn the_cap_leaves_room_for_the_allocator_frames_dhat_would_have() {
     assert_eq!(kept_under_a_cap_of_4(&[(0xa7, None), shim]), fallback);
     assert_eq!(kept_under_a_cap_of_4(&[std_alloc]), fallback);
     assert_eq!(kept_under_a_cap_of_4(&[]), fallback);
+}
+
+/// Debug information built with `debug = "line-tables-only"` names functions without their
+/// paths; the symbol table names them in full, and the allocator's own frames are told apart
+/// by that name.
+#[test]
+fn allocator_frames_are_named_by_the_symbol_table_first() {
+    struct LineTablesOnly {
+        symbol_table: bool,
+    }
+    impl Resolve for LineTablesOnly {
+        fn resolve(&mut self, address: usize, out: &mut Vec<Symbol>) {
+            let function = if matches!(address, 0xa1 | 0xa2) {
+                "alloc"
+            } else {
+                "leaf"
+            };
+            out.push(Symbol {
+                function: Some(function.to_owned()),
+                ..Symbol::default()
+            });
+        }
+        fn symbol_table_name(&mut self, address: usize) -> Option<String> {
+            let name = match address {
+                0xa1 => "<mod_alloc::alloc::ModAlloc as core::alloc::global::GlobalAlloc>::alloc",
+                0xa2 => {
+                    "<mod_alloc::dhat_compat::Alloc as core::alloc::global::GlobalAlloc>::alloc"
+                }
+                _ => return None,
+            };
+            self.symbol_table.then(|| name.to_owned())
+        }
+    }
+    let mut p = profile(Mode::Heap, vec![point(&[0x12; 8], 8, 1)]);
+    p.max_frames = Some(4);
+    p.allocator_path = vec![0xa1, 0xa2];
+    let kept = |p: &Profile, symbol_table: bool| {
+        build_document(p, &mut LineTablesOnly { symbol_table }, String::new(), 1).pps[0]
+            .fs
+            .len()
+    };
+    // As with full names: both frames stand for dhat's one method.
+    assert_eq!(kept(&p, true), 3);
+    // Without a symbol table the bare names read as the program's own frames.
+    assert_eq!(kept(&p, false), 1);
 }
 
 #[test]

@@ -190,6 +190,23 @@ impl Symbolizer {
         state.resolved.entry(address).or_insert(frames)
     }
 
+    /// The symbol table's name for the function a captured return address returns into: its
+    /// linkage name, demangled, with the full path. Debug information built with
+    /// `debug = "line-tables-only"` names functions without their paths, so this is how the
+    /// reports tell the allocator's own frames apart there. `None` where the module has no
+    /// symbol for it (a stripped binary, an address outside every module).
+    pub(crate) fn symbol_table_name(&mut self, return_address: usize) -> Option<String> {
+        let _suspended = Suspended::new();
+        let address = return_address.wrapping_sub(1);
+        let module = self.state.modules.find(address)?;
+        let placement = module.placement;
+        let source = module.source.as_deref().unwrap_or(&module.path);
+        with_cached(source, &module.path, FileKind::Object, |object| {
+            let object = object?;
+            object.symbol_table_name(placement.file_address(address, object.image_base))
+        })
+    }
+
     /// Resolves `address`, a link-time address in the object file at `path` (for example an
     /// address in a binary that is not loaded, such as an RVA plus the PE image base). Uses
     /// and fills the same process-wide cache as [`resolve`](Self::resolve). The result is

@@ -226,6 +226,15 @@ impl ObjectDebug {
             || self.full_symbol_table
     }
 
+    /// The demangled symbol-table name of the function containing `address`, a file address:
+    /// the linkage name, with its full path even where the debug information names functions
+    /// without their paths (`debug = "line-tables-only"`).
+    pub(crate) fn symbol_table_name(&self, address: u64) -> Option<String> {
+        self.symbols
+            .lookup(address)
+            .map(|name| self.names.demangle(name))
+    }
+
     /// The frames at `address`, a file (link-time) address, innermost first. Empty when
     /// nothing is known about it.
     pub(crate) fn resolve(&self, address: u64) -> Vec<Symbol> {
@@ -245,11 +254,7 @@ impl ObjectDebug {
             (None, Some(debug_map)) => debug_map.frames(address, &self.names),
             (None, None) => Vec::new(),
         };
-        let symbol_name = || {
-            self.symbols
-                .lookup(address)
-                .map(|name| self.names.demangle(name))
-        };
+        let symbol_name = || self.symbol_table_name(address);
         match frames.last_mut() {
             // The outermost (non-inlined) frame may lack a name when DWARF has only line
             // tables for this unit: the symbol table knows it.
