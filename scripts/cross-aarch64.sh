@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-compiles the frame-pointer walker's tests for aarch64-unknown-linux-gnu and runs them
-# under qemu-user, in debug and release builds.
+# under qemu-user, in debug and release builds, with the heap profiler's unit tests and two
+# of its end-to-end tests (its clock is aarch64's own counter, `cntvct_el0`).
 #
 # Needs: the rustup target, Debian's gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (linker,
 # C library, and the C compiler the C-frame test uses), and qemu-user. Missing pieces are
@@ -37,8 +38,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/cross-aarch64"
 
 walker_tests=(--test walk_chain --test walk_skip --test walk_skip_modalloc --test walk_altstack --test walk_c_frames
     --test sites_depth)
+heap_tests=(--test dhat_numbers_heap --test dhat_cross_thread_frees)
 for profile in dev release; do
     echo "cross-aarch64: $profile"
     cargo test --target "$target" --profile "$profile" --features backtraces --lib -- walk::
     cargo test --target "$target" --profile "$profile" --features backtraces "${walker_tests[@]}"
+    cargo test --target "$target" --profile "$profile" --features dhat-compat --lib -- heap::
+    cargo test --target "$target" --profile "$profile" --features dhat-compat "${heap_tests[@]}"
 done

@@ -8,7 +8,7 @@
 //! Open addressing with linear probing and backward-shift deletion (no tombstones), grown
 //! to twice the size when three quarters full. An entry is 16 bytes: the address, and the
 //! program point (24 bits) packed with the birth time (40 bits, in units of
-//! `2^BIRTH_SHIFT` clock ticks (see `clock.rs`) since the session started). So a live block costs 21 to
+//! `2^birth_shift()` clock ticks (see `clock.rs`) since the session started). So a live block costs 21 to
 //! 43 bytes of table; dhat's hash-map entry alone is 40 bytes, plus its own slack. Each thread
 //! has its own table, touched under its own lock (see `thread.rs`), and the session keeps one
 //! for blocks whose thread has exited or never had a table of its own.
@@ -18,8 +18,8 @@
 //!   events, which the end of the session reports.
 //! - A birth later than 2^40 units after the start is stored as that latest time, silently.
 //!   Such a block's lifetime can only be understated. The limit is about 6 hours for a 3 GHz
-//!   TSC on x86_64. On aarch64, where a unit is one tick, it is about 12.7 hours for a
-//!   24 MHz counter and about 18 minutes for the 1 GHz counter of ARMv8.6 and later.
+//!   TSC on x86_64; on aarch64 the unit follows the counter's rate, for 12.7 hours at
+//!   24 MHz and 4.9 hours at the 1 GHz of ARMv8.6 and later (see `clock::birth_shift`).
 
 use super::sysvec::SysVec;
 
@@ -30,9 +30,11 @@ pub(crate) struct LiveBlock {
     pub(crate) birth: u64,
 }
 
-/// Clock ticks per stored birth unit (tests only; the code shifts by `BIRTH_SHIFT`).
+/// Clock ticks per stored birth unit (tests only; the code shifts by `birth_shift()`).
 #[cfg(test)]
-const BIRTH_UNIT_TICKS: u64 = 1 << super::clock::BIRTH_SHIFT;
+fn birth_unit_ticks() -> u64 {
+    1 << super::clock::birth_shift()
+}
 
 const BIRTH_BITS: u32 = 40;
 const BIRTH_MASK: u64 = (1 << BIRTH_BITS) - 1;
@@ -51,7 +53,7 @@ struct Entry {
 impl Entry {
     fn new(address: usize, block: LiveBlock) -> Entry {
         debug_assert!(block.point <= MAX_POINT);
-        let units = (block.birth >> super::clock::BIRTH_SHIFT).min(BIRTH_MASK);
+        let units = (block.birth >> super::clock::birth_shift()).min(BIRTH_MASK);
         Entry {
             address,
             packed: (u64::from(block.point) << BIRTH_BITS) | units,
@@ -61,7 +63,7 @@ impl Entry {
     fn block(self) -> LiveBlock {
         LiveBlock {
             point: (self.packed >> BIRTH_BITS) as u32,
-            birth: (self.packed & BIRTH_MASK) << super::clock::BIRTH_SHIFT,
+            birth: (self.packed & BIRTH_MASK) << super::clock::birth_shift(),
         }
     }
 }
@@ -214,7 +216,7 @@ mod tests {
         // Births in whole units, so they survive the packing unchanged.
         LiveBlock {
             point,
-            birth: u64::from(point) * 10 * BIRTH_UNIT_TICKS,
+            birth: u64::from(point) * 10 * birth_unit_ticks(),
         }
     }
 
@@ -224,14 +226,14 @@ mod tests {
             64,
             LiveBlock {
                 point: MAX_POINT,
-                birth: 123 * BIRTH_UNIT_TICKS,
+                birth: 123 * birth_unit_ticks(),
             },
         );
         assert_eq!(
             entry.block(),
             LiveBlock {
                 point: MAX_POINT,
-                birth: 123 * BIRTH_UNIT_TICKS
+                birth: 123 * birth_unit_ticks()
             }
         );
         let late = Entry::new(
@@ -245,7 +247,7 @@ mod tests {
             late.block(),
             LiveBlock {
                 point: 7,
-                birth: BIRTH_MASK * BIRTH_UNIT_TICKS
+                birth: BIRTH_MASK * birth_unit_ticks()
             }
         );
         assert_eq!(std::mem::size_of::<Entry>(), 16);

@@ -734,6 +734,7 @@ fn prepare_for_fork() {
 #[inline(never)]
 pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
     prepare_for_fork();
+    clock::set_up_birth_units();
     let mut buffer: FrameBuffer = [0; crate::walk::MAX_FRAMES];
     let start_frames = capture_here(&mut buffer);
     // dhat caps the frames *above* the ones it trims below `main`, so capture the cap plus as
