@@ -119,6 +119,11 @@ impl Profiler {
     /// Works without the `symbolicate` feature: each site is a list of raw return addresses.
     /// See [`CallSiteReport`](crate::CallSiteReport).
     ///
+    /// Profilers that overlap share one call-site table, which starts when the oldest of them
+    /// starts. So a profiler started while another runs also reports the events since the
+    /// older one started, unlike its [`stats`](Profiler::stats), which cover its own window
+    /// alone. A profiler that starts with none running gets a fresh table.
+    ///
     /// Reading the call-site table is not counted. The report is ordinary memory that the
     /// caller owns, so it is counted like any other allocation, both when it is made and when
     /// it is freed: one block for the list of sites (none when there are no sites) and one
