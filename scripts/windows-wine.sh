@@ -57,7 +57,8 @@ export RUSTFLAGS=""
 
 if [ ! -f "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" ]; then
     echo "windows-wine: creating the Wine prefix"
-    "$wine" wineboot --init >/dev/null 2>&1 || true
+    # Without Mono and Gecko: the tests need neither, and Wine would try to install them.
+    WINEDLLOVERRIDES="mscoree,mshtml=" "$wine" wineboot --init >/dev/null 2>&1 || true
     "$linker" -O2 -shared -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
         scripts/wine/bcryptprimitives.c -ladvapi32
 fi
