@@ -6,6 +6,8 @@
 //! must print no such line.
 #![cfg(all(feature = "dhat-compat", target_os = "linux"))]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -44,14 +46,7 @@ fn child_profiles() {
 
 /// Runs `binary`'s child test; returns its stderr lines from dhat's and this crate's output.
 fn run_child(binary: &Path, json: &Path) -> Vec<String> {
-    let output = Command::new(binary)
-        .args([
-            "child_profiles",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let output = common::child_test(binary, "child_profiles")
         .env(CHILD_ENV, json)
         .output()
         .expect("run child");

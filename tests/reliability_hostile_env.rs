@@ -6,9 +6,10 @@
 //! panic.
 #![cfg(all(feature = "backtraces", unix))]
 
+mod common;
+
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
-use std::process::Command;
 
 use mod_alloc::{ModAlloc, Profiler};
 
@@ -50,14 +51,7 @@ fn parse_child(stdout: &str) -> Option<(u64, u64)> {
 /// Runs the child with `MOD_ALLOC_BUCKETS` set to `value`; returns the table size and the
 /// stderr lines that mention the variable.
 fn run(value: &[u8]) -> (u64, Vec<String>) {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let output = common::child_test(&std::env::current_exe().unwrap(), "child")
         .env(CHILD, "1")
         .env("MOD_ALLOC_BUCKETS", OsString::from_vec(value.to_vec()))
         .output()
@@ -193,14 +187,7 @@ fn a_warning_stderr_refuses_is_dropped() {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full");
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let output = common::child_test(&std::env::current_exe().unwrap(), "child")
         .env(CHILD, "1")
         .env("MOD_ALLOC_BUCKETS", "abc")
         .stderr(full)

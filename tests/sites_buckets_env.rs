@@ -2,7 +2,7 @@
 //! profilers start, and the table gets the documented capacity.
 #![cfg(feature = "backtraces")]
 
-use std::process::Command;
+mod common;
 
 use mod_alloc::{ModAlloc, Profiler};
 
@@ -14,14 +14,7 @@ const CHILD: &str = "MOD_ALLOC_SITES_TEST_CHILD";
 /// Runs this test binary's `child` test with `MOD_ALLOC_BUCKETS` set to `value`; returns
 /// (stdout, stderr).
 fn run_child(value: &str) -> (String, String) {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let output = common::child_test(&std::env::current_exe().unwrap(), "child")
         .env(CHILD, "1")
         .env("MOD_ALLOC_BUCKETS", value)
         .output()

@@ -7,6 +7,8 @@
 
 #![cfg(all(feature = "symbolicate", target_os = "linux"))]
 
+mod common;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
@@ -107,14 +109,7 @@ fn assert_named_without_lines(output: &str) {
 }
 
 fn run_child(binary: &Path) -> String {
-    let output = Command::new(binary)
-        .args([
-            "child_prints_frames",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let output = common::child_test(binary, "child_prints_frames")
         .env(CHILD_ENV, "1")
         .output()
         .expect("run child");

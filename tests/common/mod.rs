@@ -15,6 +15,20 @@ pub fn finish(passed: usize) {
     println!("\ntest result: ok. {passed} passed; 0 failed");
 }
 
+/// A command that runs the ignored test `name` of the test binary `binary` alone, its output
+/// not captured: how a test starts the body of its child process.
+pub fn child_test(binary: &std::path::Path, name: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(binary);
+    command.args([
+        name,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    command
+}
+
 /// Block sizes of [`allocate_first`] and [`allocate_second`]: two call sites, each with a size
 /// no other allocation in the tests has.
 pub const FIRST_SIZE: usize = 1_234;
