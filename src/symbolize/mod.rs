@@ -195,6 +195,7 @@ impl Symbolizer {
     /// `debug = "line-tables-only"` names functions without their paths, so this is how the
     /// reports tell the allocator's own frames apart there. `None` where the module has no
     /// symbol for it (a stripped binary, an address outside every module).
+    #[cfg_attr(not(feature = "dhat-compat"), allow(dead_code))] // used by the DHAT report
     pub(crate) fn symbol_table_name(&mut self, return_address: usize) -> Option<String> {
         let _suspended = Suspended::new();
         let address = return_address.wrapping_sub(1);
