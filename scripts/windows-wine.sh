@@ -55,10 +55,27 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$wine"
 # Only these flags: a RUSTFLAGS meant for the host build would change this one too.
 export RUSTFLAGS=""
 
+# Wine's server (`wineserver -w` waits for it to finish, `-k` stops it).
+wineserver() {
+    local server
+    for server in /usr/lib/wine/wineserver64 /usr/lib/wine/wineserver; do
+        if [ -x "$server" ]; then
+            "$server" "$@" >/dev/null 2>&1 || true
+            return 0
+        fi
+    done
+}
+# It outlives the last test by a few seconds and keeps writing to the prefix; stop it on
+# the way out, so the prefix can be deleted as soon as this script returns.
+trap 'wineserver -k' EXIT
+
 if [ ! -f "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" ]; then
     echo "windows-wine: creating the Wine prefix"
     # Without Mono and Gecko: the tests need neither, and Wine would try to install them.
     WINEDLLOVERRIDES="mscoree,mshtml=" "$wine" wineboot --init >/dev/null 2>&1 || true
+    # wineboot returns while the prefix's services are still setting it up; a test started
+    # meanwhile can fail to start at all.
+    wineserver -w
     "$linker" -O2 -shared -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
         scripts/wine/bcryptprimitives.c -ladvapi32
 fi
