@@ -1,8 +1,9 @@
 //! Build script, with two jobs:
 //!
-//! - With the `backtraces` feature on an x86_64 target, it warns when frame pointers are not
-//!   forced, because the call-site walker follows the chain of frame pointers and x86_64 code
-//!   omits them by default.
+//! - With the `backtraces` feature on an x86_64 target other than Windows, it warns when frame
+//!   pointers are not forced, because the call-site walker follows the chain of frame
+//!   pointers and x86_64 code omits them by default. Windows walks with the system unwinder,
+//!   which needs no flag.
 //! - It passes the build's optimisation level to the crate as `MOD_ALLOC_OPT_LEVEL`. How many
 //!   of dhat's capped frames its own allocator takes depends on the opt level of the program's
 //!   allocator shim; the dhat report counts them on the real allocation path, and falls back
@@ -20,6 +21,7 @@ fn main() {
         "RUSTFLAGS",
         "CARGO_ENCODED_RUSTFLAGS",
         "CARGO_CFG_TARGET_ARCH",
+        "CARGO_CFG_TARGET_OS",
     ] {
         println!("cargo:rerun-if-env-changed={variable}");
     }
@@ -31,7 +33,8 @@ fn main() {
 
     let backtraces = env::var_os("CARGO_FEATURE_BACKTRACES").is_some();
     let x86_64 = env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|arch| arch == "x86_64");
-    if backtraces && x86_64 && !frame_pointers_forced() {
+    let windows = env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "windows");
+    if backtraces && x86_64 && !windows && !frame_pointers_forced() {
         println!(
             "cargo:warning=mod-alloc: feature `backtraces` without forced frame pointers: call \
              sites will be short or empty. Build with RUSTFLAGS=\"-C force-frame-pointers=yes\" \

@@ -114,6 +114,17 @@ leg_frame_pointers() {
                 *) fail "force-frame-pointers=$flag: build.rs warning printed: $warned" ;;
             esac
         done
+        # Windows walks with the system unwinder: no warning there, flag or not.
+        if rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+            log="$dir/windows.log"
+            RUSTFLAGS="-C force-frame-pointers=no" \
+                cargo check -p mod-alloc --features backtraces --lib \
+                --target x86_64-pc-windows-gnu --target-dir "$dir/windows" 2>"$log" ||
+                fail "cargo check for Windows failed: $(cat "$log")"
+            if grep -q 'without forced frame pointers' "$log"; then
+                fail "build.rs warned about frame pointers for a Windows target"
+            fi
+        fi
     fi
 }
 
