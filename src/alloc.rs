@@ -62,7 +62,7 @@ fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
         crate::sites::record(&frames[..frames.len().min(sites_depth)], size);
     }
     #[cfg(feature = "dhat-compat")]
-    if heap_depth > 0 && thread_state::recording() {
+    if heap_depth > 0 && thread_state::heap_recording() {
         crate::heap::on_alloc(ptr as usize, size, frames);
     }
 }

@@ -24,6 +24,9 @@
 //! - `suspended`: a depth counter; while it is non-zero the thread's events are not recorded,
 //!   so the crate's own work (reading the call-site table, building DHAT documents,
 //!   symbolication) never shows up in the figures.
+//! - `heap_quiet` (feature `dhat-compat`): a depth counter; while it is non-zero the heap
+//!   profiler leaves the thread's events out, as dhat does for the user's code it ignores (an
+//!   assertion's condition, a state panic), but the counters and call sites still see them.
 
 use core::cell::Cell;
 use core::ptr;
@@ -43,6 +46,8 @@ pub(crate) struct ThreadState {
     own: Cell<Option<&'static Slot>>,
     exited: Cell<bool>,
     suspended: Cell<u32>,
+    #[cfg(feature = "dhat-compat")]
+    heap_quiet: Cell<u32>,
     scope_depth: Cell<usize>,
     next_scope_id: Cell<u64>,
     scope_ids: [Cell<u64>; MAX_SCOPES],
@@ -64,6 +69,8 @@ thread_local! {
             own: Cell::new(None),
             exited: Cell::new(false),
             suspended: Cell::new(0),
+            #[cfg(feature = "dhat-compat")]
+            heap_quiet: Cell::new(0),
             scope_depth: Cell::new(0),
             next_scope_id: Cell::new(1),
             scope_ids: [ZERO_U64; MAX_SCOPES],
@@ -296,10 +303,18 @@ fn on_thread_exit(slot: *mut u8) {
 }
 
 /// Whether the calling thread's events are being recorded (not suspended, TLS alive).
-#[cfg_attr(not(feature = "dhat-compat"), allow(dead_code))]
+#[cfg_attr(not(feature = "backtraces"), allow(dead_code))]
 #[inline(always)]
 pub(crate) fn recording() -> bool {
     with(|state| state.suspended.get() == 0).unwrap_or(false)
+}
+
+/// Whether the heap profiler records the calling thread's events: [`recording`], and no
+/// [`HeapQuiet`] lives.
+#[cfg(feature = "dhat-compat")]
+#[inline(always)]
+pub(crate) fn heap_recording() -> bool {
+    with(|state| state.suspended.get() == 0 && state.heap_quiet.get() == 0).unwrap_or(false)
 }
 
 /// Publishes the calling thread's pending net, so the global level and peaks include it.
@@ -407,6 +422,37 @@ impl Drop for Suspended {
         let _ = with(|state| {
             state.suspended.set(state.suspended.get().saturating_sub(1));
             state.resume();
+        });
+    }
+}
+
+/// While a `HeapQuiet` value lives, the heap profiler leaves the calling thread's allocator
+/// events out, and only it: for the user's code that dhat keeps out of its profile (an
+/// assertion's condition, the panic of a misused profiler).
+///
+/// The counters and call sites still count that code, allocations and frees alike. A
+/// [`Suspended`] would hide them from those too, and a block allocated unseen there (a panic's
+/// payload) but freed in view later, once the panic is caught, would count as a free with no
+/// allocation.
+#[cfg(feature = "dhat-compat")]
+#[derive(Debug)]
+pub(crate) struct HeapQuiet(());
+
+#[cfg(feature = "dhat-compat")]
+impl HeapQuiet {
+    pub(crate) fn new() -> HeapQuiet {
+        let _ = with(|state| state.heap_quiet.set(state.heap_quiet.get() + 1));
+        HeapQuiet(())
+    }
+}
+
+#[cfg(feature = "dhat-compat")]
+impl Drop for HeapQuiet {
+    fn drop(&mut self) {
+        let _ = with(|state| {
+            state
+                .heap_quiet
+                .set(state.heap_quiet.get().saturating_sub(1))
         });
     }
 }

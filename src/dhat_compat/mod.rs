@@ -74,7 +74,7 @@ use std::path::{Path, PathBuf};
 
 use crate::heap::{self, Mode};
 use crate::report;
-use crate::thread_state::{Suspended, Unrecorded};
+use crate::thread_state::{HeapQuiet, Suspended, Unrecorded};
 
 use self::state::{forbid_inside_condition, InCondition, Output, Phase, Session};
 
@@ -235,15 +235,20 @@ fn stop_profiler(output: Output) -> String {
         match previous {
             Phase::Running(session) if session.testing => {
                 drop(heap::stop());
-                String::new()
+                Some(String::new())
             }
-            Phase::Running(session) => state::finish(&session, output),
-            Phase::PostAssert => String::new(),
-            Phase::Ready => unreachable!(),
+            Phase::Running(session) => Some(state::finish(&session, output)),
+            Phase::PostAssert => Some(String::new()),
+            Phase::Ready => None,
         }
     });
-    // The memory output is handed over as a copy that counts as the caller's allocation.
-    String::from(memory.as_str())
+    match &*memory {
+        // The memory output is handed over as a copy that counts as the caller's allocation.
+        Some(memory) => String::from(memory.as_str()),
+        // dhat's panic for a profiler that is not running (a literal `Profiler`), raised with
+        // recording on: whoever catches it frees its payload in view of the counters.
+        None => unreachable!(),
+    }
 }
 
 /// Configures a [`Profiler`]. Every method takes and returns the builder by value.
@@ -302,25 +307,23 @@ impl ProfilerBuilder {
         // The caller's path was allocated while recording, so it is freed while recording,
         // after `_quiet` is gone; the session keeps a copy.
         let requested_file_name = self.file_name;
-        // Like dhat, none of this is recorded: the file name, the session, and the panic when
-        // a profiler already runs. The session is freed with recording suspended too.
-        let _quiet = Suspended::new();
         let mode = if self.ad_hoc { Mode::AdHoc } else { Mode::Heap };
-        let file_name = match &requested_file_name {
-            Some(path) => path.clone(),
-            None => PathBuf::from(match mode {
-                Mode::Heap => "dhat-heap.json",
-                Mode::AdHoc => "dhat-ad-hoc.json",
-            }),
-        };
         let mut phase = state::lock();
         loop {
             if !matches!(*phase, Phase::Ready) {
                 drop(phase);
+                // Recording is on here (see `panic_static`); dhat's profile leaves it out.
                 panic_static("dhat: creating a profiler while a profiler is already running");
             }
-            if heap::start(mode, self.trim_backtraces) {
-                state::prepare_for_fork();
+            // Like dhat, the start's own work is not recorded.
+            let started = {
+                let _quiet = Suspended::new();
+                heap::start(mode, self.trim_backtraces) && {
+                    state::prepare_for_fork();
+                    true
+                }
+            };
+            if started {
                 break;
             }
             // A profiler dropped on another thread is between marking the phase `Ready` and
@@ -330,6 +333,16 @@ impl ProfilerBuilder {
             std::thread::yield_now();
             phase = state::lock();
         }
+        // Like dhat, neither the file name nor the session is recorded; the session is freed
+        // with recording suspended too.
+        let _quiet = Suspended::new();
+        let file_name = match &requested_file_name {
+            Some(path) => path.clone(),
+            None => PathBuf::from(match mode {
+                Mode::Heap => "dhat-heap.json",
+                Mode::AdHoc => "dhat-ad-hoc.json",
+            }),
+        };
         *phase = Phase::Running(Session {
             mode,
             testing: self.testing,
@@ -452,8 +465,10 @@ pub fn check_assert_condition<F: FnOnce() -> bool>(cond: F) -> bool {
     if let Some(message) = message {
         panic_static(message);
     }
+    // The condition is the caller's code: like dhat, the heap profile leaves it out, but the
+    // counters see it (what it frees may have been allocated in view, and the reverse).
     let held = {
-        let _quiet = Suspended::new();
+        let _quiet = HeapQuiet::new();
         let _inside = InCondition::enter();
         cond()
     };
@@ -478,15 +493,17 @@ pub fn check_assert_condition<F: FnOnce() -> bool>(cond: F) -> bool {
 }
 
 /// Panics with a `&'static str` payload, as dhat's state errors do. The lock is already
-/// released, so a panic hook may call back into this module.
+/// released, so a panic hook may call back into this module. Call it with recording on: the
+/// payload outlives the panic, and whoever catches it frees it in view of the counters.
 ///
 /// dhat raises these panics while its guard against recording its own allocations is alive,
 /// so the panic machinery's allocations (the payload box, the exception, the hook's work)
-/// are not counted; the guard only goes when unwinding leaves the function. Holding
-/// `Suspended` across the panic does the same here.
+/// are not in its profile; the guard only goes when unwinding leaves the function. Holding
+/// [`HeapQuiet`] across the panic keeps them out of the heap profile the same way, while the
+/// counters see them allocated as well as freed.
 #[track_caller]
 fn panic_static(message: &'static str) -> ! {
-    let _quiet = Suspended::new();
+    let _quiet = HeapQuiet::new();
     std::panic::panic_any(message)
 }
 

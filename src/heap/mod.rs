@@ -459,7 +459,7 @@ fn flush_thread(heap: &ThreadHeap) {
 /// Records a free. Call it *before* the memory goes back to the inner allocator.
 #[inline(never)]
 pub(crate) fn on_dealloc(address: usize, size: usize) {
-    if !thread_state::recording() {
+    if !thread_state::heap_recording() {
         return;
     }
     let now = clock::now();
@@ -500,7 +500,7 @@ pub(crate) struct Tracked {
 /// the caller then records as new with [`on_alloc`] if the realloc succeeds.
 #[inline(never)]
 pub(crate) fn before_realloc(address: usize) -> Option<Tracked> {
-    if !thread_state::recording() {
+    if !thread_state::heap_recording() {
         return None;
     }
     let heap = thread_heap();
