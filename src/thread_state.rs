@@ -51,8 +51,8 @@ pub(crate) struct ThreadState {
     scope_depth: Cell<usize>,
     next_scope_id: Cell<u64>,
     scope_ids: [Cell<u64>; MAX_SCOPES],
-    /// `scope_saved[k]` is the highest net between the starts of scope `k` and scope `k + 1`
-    /// (or the outer scope peak when `k` is the outermost).
+    /// `scope_saved[k]` is the highest net between the starts of scope `k - 1` and scope `k`:
+    /// the scope peak that opening scope `k` replaced (for `k = 0`, the peak before any scope).
     scope_saved: [Cell<i64>; MAX_SCOPES],
 }
 
