@@ -189,17 +189,21 @@ impl Profiler {
     /// The profile so far as two-space pretty JSON, like dhat's memory buffer, without
     /// stopping.
     ///
-    /// Nothing of this is recorded, the returned `String` included, so a profile can be
-    /// looked at without changing it. Only the counters of [`crate::ModAlloc`] (for example a
-    /// [`crate::ThreadProfiler`]) see the string's free later, as they see the free of any
-    /// block from before their window.
+    /// The heap profile records none of this, the returned `String` included, so a profile
+    /// can be looked at without changing it. The `String` is the caller's memory: the
+    /// counters of [`crate::ModAlloc`] (for example a [`crate::ThreadProfiler`]) see it
+    /// allocated, one block of its exact length, as they see it freed. The profiler's own
+    /// work is not counted.
     ///
     /// This is not in dhat. Fails if no profiler is running.
     pub fn json_string(&self) -> io::Result<String> {
         let document = current_document();
         let document = document.as_ref().ok_or_else(report::no_session)?;
-        let _quiet = Suspended::new();
-        Ok(report::document_string(document, report::Layout::Pretty))
+        let text = Unrecorded::make(|| report::document_string(document, report::Layout::Pretty));
+        // Copied out in view of the counters, which will see its free, but not of the heap
+        // profile, which would change by looking at it.
+        let _quiet = HeapQuiet::new();
+        Ok(String::from(text.as_str()))
     }
 }
 
