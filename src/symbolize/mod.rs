@@ -85,7 +85,16 @@ use self::object_file::ObjectDebug;
 /// function inlined at that point, innermost first. Every field is optional: a binary
 /// without debug information still names its functions from its symbol table, and a
 /// stripped one names nothing.
+///
+/// Like the crate's other result types it is `#[non_exhaustive]`, so a field can be added
+/// (a module path, say) without breaking callers; they read the fields, and only this crate
+/// builds values:
+///
+/// ```compile_fail
+/// let symbol = mod_alloc::Symbol { function: None, file: None, line: None, column: None };
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Symbol {
     /// The demangled function name, without the hash suffix Rust adds to symbols.
     pub function: Option<String>,
