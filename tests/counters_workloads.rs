@@ -135,12 +135,27 @@ fn main() {
         assert_eq!(stats.peak_bytes, 8_000);
     });
 
-    run("process_stats_balance", || {
-        let s = mod_alloc::stats();
-        assert_eq!(s.net_bytes, s.total_bytes as i64 - s.freed_bytes as i64);
-        assert_eq!(s.net_blocks, s.alloc_count as i64 - s.dealloc_count as i64);
-        assert!(s.net_blocks > 0, "std keeps some blocks alive: {s:?}");
-        assert!(s.peak_bytes as i64 >= s.net_bytes);
+    run("process_stats_lifetime_peak", || {
+        // `net_*` are `total - freed` by construction, and the peak is never reported below
+        // the live heap, so those relations say nothing; the live heap and the lifetime peak
+        // after a block has come and gone do.
+        let before = mod_alloc::stats();
+        assert!(
+            before.net_blocks > 0,
+            "std keeps some blocks alive: {before:?}"
+        );
+        const BLOCK: usize = 1 << 20;
+        drop(black_box(vec![0u8; BLOCK]));
+        let after = mod_alloc::stats();
+        assert_eq!(
+            (after.net_bytes, after.net_blocks),
+            (before.net_bytes, before.net_blocks),
+            "the block is gone: {before:?} then {after:?}"
+        );
+        assert!(
+            after.peak_bytes >= before.net_bytes as u64 + BLOCK as u64,
+            "the lifetime peak saw the block: {before:?} then {after:?}"
+        );
     });
 
     common::finish(passed);
