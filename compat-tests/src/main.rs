@@ -102,31 +102,50 @@ fn target_dir(variant: Variant) -> PathBuf {
 }
 
 /// Builds the scenario binaries of `variant`, one cargo run per profile
-/// they use; on failure returns cargo's last lines.
+/// they use, and one more for each `libtest` scenario; on failure returns
+/// cargo's last lines.
 fn build(variant: Variant, scenarios: &[Scenario]) -> Result<(), String> {
     for profile in Profile::ALL {
         let names: Vec<&str> = scenarios
             .iter()
-            .filter(|s| s.profile == profile)
+            .filter(|s| s.profile == profile && !s.libtest)
             .map(|s| s.name.as_str())
             .collect();
         if !names.is_empty() {
-            build_profile(variant, profile, &names)?;
+            build_profile(variant, profile, &names, false)?;
         }
+    }
+    for scenario in scenarios.iter().filter(|s| s.libtest) {
+        build_profile(variant, scenario.profile, &[&scenario.name], true)?;
     }
     Ok(())
 }
 
-fn build_profile(variant: Variant, profile: Profile, names: &[&str]) -> Result<(), String> {
+/// Builds `names` with `profile`. With `libtest`, the one scenario named is
+/// built by `cargo rustc` with rustc's `--test`, which gives it libtest's
+/// `main`, as `cargo test` does; the binary lands where `cargo build` puts it.
+fn build_profile(
+    variant: Variant,
+    profile: Profile,
+    names: &[&str],
+    libtest: bool,
+) -> Result<(), String> {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command
-        .args(["build", "--profile", profile.cargo_name()])
+        .args([
+            if libtest { "rustc" } else { "build" },
+            "--profile",
+            profile.cargo_name(),
+        ])
         .args(["--quiet", "--manifest-path"])
         .arg(Path::new(variant.package_dir()).join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir(variant));
     for name in names {
         command.args(["--bin", name]);
+    }
+    if libtest {
+        command.args(["--", "--test"]);
     }
     if variant == Variant::Ours {
         // mod-alloc's call-site capture walks frame pointers.
@@ -135,9 +154,10 @@ fn build_profile(variant: Variant, profile: Profile, names: &[&str]) -> Result<(
         command.env("RUSTFLAGS", flags.trim());
     }
     eprintln!(
-        "building the {} variant ({}) ...",
+        "building the {} variant ({}{}) ...",
         variant.label(),
-        profile.directory()
+        profile.directory(),
+        if libtest { ", libtest" } else { "" }
     );
     let output = command
         .output()

@@ -67,7 +67,11 @@ pub fn run(binary: &Path, scenario: &Scenario, work_dir: &Path) -> Result<Observ
     let stderr_path = work_dir.with_extension("stderr");
     let stdout_file = fs::File::create(&stdout_path).map_err(|e| e.to_string())?;
     let stderr_file = fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
-    let mut child = Command::new(binary)
+    let mut command = Command::new(binary);
+    if scenario.libtest {
+        command.arg("--test-threads=1");
+    }
+    let mut child = command
         .current_dir(work_dir)
         .env("RUST_BACKTRACE", "0")
         .env_remove("RUST_LIB_BACKTRACE")
@@ -167,9 +171,14 @@ fn observe(
             }
         }
     }
+    let stdout = if scenario.libtest {
+        normalise_libtest_stdout(stdout)
+    } else {
+        stdout.lines().map(str::to_string).collect()
+    };
     Observation {
         exit,
-        stdout: stdout.lines().map(str::to_string).collect(),
+        stdout,
         stderr: stderr_lines,
         files,
         documents,
@@ -265,6 +274,21 @@ pub fn normalise_stderr(stderr: &str, order_independent: bool) -> (Vec<String>, 
         lines.push("dhat: json = <unterminated>".to_string());
     }
     (lines, eprinted)
+}
+
+/// Stdout of a `libtest` scenario: the run's duration on libtest's result
+/// line is removed, and the panic lines in a failing test's captured output
+/// are normalised as on stderr.
+fn normalise_libtest_stdout(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|line| match line.split_once("; finished in ") {
+            Some((result, _)) if line.starts_with("test result: ") => {
+                format!("{result}; finished in <time>")
+            }
+            _ => normalise_line(line, false),
+        })
+        .collect()
 }
 
 fn normalise_line(line: &str, order_independent: bool) -> String {
@@ -373,6 +397,21 @@ mod tests {
     }
 
     #[test]
+    fn normalises_libtest_stdout() {
+        let stdout = "test a ... ok\n---- b stdout ----\nthread 'b' (77) panicked at compat-tests/scenarios/x.rs:3:5:\n\
+                      test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s\n";
+        assert_eq!(
+            normalise_libtest_stdout(stdout),
+            [
+                "test a ... ok",
+                "---- b stdout ----",
+                "thread 'b' panicked at scenarios/x.rs:3:5:",
+                "test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in <time>",
+            ]
+        );
+    }
+
+    #[test]
     fn cuts_out_eprinted_json() {
         let stderr =
             "dhat: The data has been saved to a.json, and is viewable with dhat/dh_view.html\n\
@@ -424,6 +463,7 @@ mod tests {
             expects_dhat_duplicates: false,
             expects_dhat_repeated_fs: false,
             profile: crate::scenario::Profile::Release,
+            libtest: false,
         };
         let stderr = |total: u64| {
             format!(

@@ -24,6 +24,14 @@
 //! - `profile=line-tables`: both variants build the scenario optimised with
 //!   `debug = "line-tables-only"` (the variant packages' `line-tables`
 //!   profile), whose debug information names functions without their paths.
+//! - `libtest`: the scenario is a set of `#[test]` functions, built with
+//!   rustc's `--test` (through `cargo rustc`) into a binary whose `main` is
+//!   libtest's, as `cargo test` builds an integration test. It runs with
+//!   `--test-threads=1`, so tests run one at a time in name order, each on a
+//!   thread of its own with its output captured, and only a failing test's
+//!   output is printed (to stdout, after all tests). The time libtest prints
+//!   is not compared. Such a file needs a `#[cfg(not(test))] fn main` too,
+//!   for plain builds of the variant packages.
 //!
 //! Both variant packages must list every scenario as a `[[bin]]`; the
 //! runner checks that here so a forgotten entry is an error, not a silently
@@ -79,6 +87,7 @@ pub struct Scenario {
     pub expects_dhat_duplicates: bool,
     pub expects_dhat_repeated_fs: bool,
     pub profile: Profile,
+    pub libtest: bool,
 }
 
 /// Reads every scenario in `dir`, sorted by name.
@@ -111,6 +120,7 @@ fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         expects_dhat_duplicates: false,
         expects_dhat_repeated_fs: false,
         profile: Profile::Release,
+        libtest: false,
     };
     let annotations = text
         .lines()
@@ -138,6 +148,8 @@ fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             scenario.profile = Profile::OptimisedDeps;
         } else if annotation == "profile=line-tables" {
             scenario.profile = Profile::LineTables;
+        } else if annotation == "libtest" {
+            scenario.libtest = true;
         } else {
             return Err(format!("{name}: unknown annotation {annotation:?}"));
         }
@@ -207,6 +219,8 @@ mod tests {
                 .unwrap()
                 .expects_dhat_repeated_fs
         );
+        assert!(parse("x", "//! compat: libtest\n").unwrap().libtest);
+        assert!(!parse("x", "//! compat: exit=101\n").unwrap().libtest);
         assert!(parse("x", "//! compat: bogus\n").is_err());
     }
 }
