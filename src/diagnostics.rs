@@ -12,3 +12,22 @@ use std::io::Write;
 pub(crate) fn stderr_line(args: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr().lock(), "{args}");
 }
+
+/// Writes `args` and a newline through `eprintln!`, as dhat prints its lines, so that a test
+/// harness that captures a test's output (libtest under `cargo test`) captures these lines
+/// too and shows them only for a failing test. A write stderr refuses makes `eprintln!`
+/// panic; the panic is caught here and the line dropped (the panic hook still sees it, as it
+/// would see dhat's). Unwinding is needed for that, so a `panic = "abort"` build writes
+/// straight to stderr instead, as [`stderr_line`] does.
+///
+/// For user-facing calls only (a profiler's drop, a failed assertion), never the allocator:
+/// the caught panic allocates.
+pub(crate) fn eprint_line(args: std::fmt::Arguments<'_>) {
+    #[cfg(panic = "unwind")]
+    {
+        let print = std::panic::AssertUnwindSafe(|| eprintln!("{args}"));
+        let _ = std::panic::catch_unwind(print);
+    }
+    #[cfg(not(panic = "unwind"))]
+    stderr_line(args);
+}

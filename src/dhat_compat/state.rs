@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use crate::diagnostics::stderr_line;
+use crate::diagnostics::{eprint_line, stderr_line};
 use crate::heap::{self, Mode, Profile, SpinGuard, SpinLock};
 use crate::report::{self, Layout};
 
@@ -140,17 +140,17 @@ pub(super) fn finish(session: &Session, output: Output) -> String {
     match output {
         Output::Memory => {
             memory = report::document_string(&document, Layout::Pretty);
-            stderr_line(format_args!(
+            eprint_line(format_args!(
                 "dhat: The data has been saved to the memory buffer"
             ));
         }
         Output::File => {
             let path = session.file_name.to_string_lossy();
             match report::write_document_file(&document, &session.file_name) {
-                Ok(()) => stderr_line(format_args!(
+                Ok(()) => eprint_line(format_args!(
                     "dhat: The data has been saved to {path}, and is viewable with dhat/dh_view.html"
                 )),
-                Err(error) => stderr_line(format_args!(
+                Err(error) => eprint_line(format_args!(
                     "dhat: error: Writing to {path} failed: {error}"
                 )),
             }
@@ -161,12 +161,12 @@ pub(super) fn finish(session: &Session, output: Output) -> String {
             Output::Memory => memory.clone(),
             Output::File => report::document_string(&document, Layout::Pretty),
         };
-        stderr_line(format_args!("dhat: json = `{pretty}`"));
+        eprint_line(format_args!("dhat: json = `{pretty}`"));
     }
     // After dhat's own lines, which stay as dhat prints them: why some frames are raw
     // addresses (`mod-alloc: no symbols for …`), once per module.
     for note in notes {
-        stderr_line(format_args!("{note}"));
+        eprint_line(format_args!("{note}"));
     }
     memory
 }
@@ -177,17 +177,17 @@ fn print_summary(profile: &Profile) {
     match profile.mode {
         Mode::Heap => {
             let totals = &profile.heap;
-            stderr_line(format_args!(
+            eprint_line(format_args!(
                 "dhat: Total:     {} bytes in {} blocks",
                 n(u128::from(totals.total_bytes)),
                 n(u128::from(totals.total_blocks))
             ));
-            stderr_line(format_args!(
+            eprint_line(format_args!(
                 "dhat: At t-gmax: {} bytes in {} blocks",
                 n(totals.max_bytes as u128),
                 n(totals.max_blocks as u128)
             ));
-            stderr_line(format_args!(
+            eprint_line(format_args!(
                 "dhat: At t-end:  {} bytes in {} blocks",
                 n(totals.curr_bytes as u128),
                 n(totals.curr_blocks as u128)
@@ -195,7 +195,7 @@ fn print_summary(profile: &Profile) {
         }
         Mode::AdHoc => {
             let totals = &profile.ad_hoc;
-            stderr_line(format_args!(
+            eprint_line(format_args!(
                 "dhat: Total:     {} units in {} events",
                 n(u128::from(totals.total_units)),
                 n(u128::from(totals.total_events))

@@ -58,7 +58,7 @@ use core::cell::Cell;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
-use crate::diagnostics::stderr_line;
+use crate::diagnostics::{eprint_line, stderr_line};
 use crate::thread_state::{self, Suspended};
 use clock::Origin;
 use frozen::Frozen;
@@ -921,14 +921,14 @@ pub(crate) fn stop() -> Option<Profile> {
     });
     let session = session?;
     if session.accounting.lost_events > 0 {
-        stderr_line(format_args!(
+        eprint_line(format_args!(
             "mod-alloc: {} allocator events were not recorded: the heap profiler's tables could not grow",
             session.accounting.lost_events
         ));
     }
     let frozen = Frozen::copy(&session, end, lifetimes.as_slice());
     if frozen.is_none() {
-        stderr_line(format_args!(
+        eprint_line(format_args!(
             "mod-alloc: the heap profile was lost: no memory to copy it out of the profiler"
         ));
     }
