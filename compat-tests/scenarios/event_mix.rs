@@ -100,7 +100,9 @@ fn main() {
     drop(profiler);
 
     // Again, with the stats read only at the end.
-    let profiler = dhat::Profiler::builder().file_name("mix-quiet.json").build();
+    let profiler = dhat::Profiler::builder()
+        .file_name("mix-quiet.json")
+        .build();
     for _ in 0..6_000 {
         step(&mut rng, black_box(&mut slots));
     }
