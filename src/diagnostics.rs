@@ -1,10 +1,10 @@
-//! Lines for the user on stderr, written so that they can never panic.
+//! Lines for the user on stderr, written so that no panic ever leaves them.
 //!
 //! `eprintln!` panics when stderr cannot be written (a closed pipe, a full disk). The lines
 //! here are printed from a profiler's drop, while call-site capture is being set up and at
 //! the end of a heap session, where such a panic would lose the profile, leave a
-//! half-finished setup behind, or abort a process that is already unwinding. A line stderr refuses is
-//! dropped; the work it reports on goes ahead.
+//! half-finished setup behind, or abort a process that is already unwinding. A line stderr
+//! refuses is dropped; the work it reports on goes ahead.
 
 use std::io::Write;
 
@@ -22,6 +22,7 @@ pub(crate) fn stderr_line(args: std::fmt::Arguments<'_>) {
 ///
 /// For user-facing calls only (a profiler's drop, a failed assertion), never the allocator:
 /// the caught panic allocates.
+#[cfg(feature = "dhat-compat")]
 pub(crate) fn eprint_line(args: std::fmt::Arguments<'_>) {
     #[cfg(panic = "unwind")]
     {
