@@ -78,7 +78,7 @@ leg_miri() {
 leg_loom() {
     step "loom: call-site table claim, publish and sweep"
     LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg mod_alloc_loom" CARGO_TARGET_DIR="$target_root/loom" \
-        expect_passed 4 cargo test -q --release -p mod-alloc --features backtraces --lib loom
+        expect_passed 5 cargo test -q --release -p mod-alloc --features backtraces --lib loom
 }
 
 leg_frame_pointers() {

@@ -260,7 +260,9 @@ impl Slot {
             // SAFETY: `frame_buffer` returned a buffer of at least `frames.len()` atomics.
             unsafe { &*buffer.add(i) }.store(frame, Relaxed);
         }
-        self.len.store(frames.len() as u32, Relaxed);
+        // Release: pairs with the Acquire load in `frame_list`, for readers that saw an
+        // older publication of this slot (see there).
+        self.len.store(frames.len() as u32, Release);
         self.hash.store(hash, Relaxed);
         // Release: publishes the frames, length and hash written above to every thread whose
         // Acquire load of the state reads READY.
@@ -300,20 +302,36 @@ impl Slot {
 
     #[inline]
     fn holds_frames(&self, frames: &[usize]) -> bool {
-        if self.len.load(Relaxed) as usize != frames.len() {
+        let (buffer, len) = self.frame_list();
+        if len != frames.len() {
             return false;
         }
-        let buffer = self.frames.load(Relaxed);
         // Branch-free: equal lists (the common case on a hot site) read every frame anyway.
         let difference = frames
             .iter()
             .enumerate()
             .fold(0, |difference, (i, &frame)| {
-                // SAFETY: a READY slot's buffer holds at least `len` frames (written before the
-                // Release that published READY), and buffers are never freed while the table lives.
+                // SAFETY: `frame_list` gives a buffer of at least `len` frames, and buffers are
+                // never freed while the table lives.
                 difference | (unsafe { &*buffer.add(i) }.load(Relaxed) ^ frame)
             });
         difference == 0
+    }
+
+    /// The frame buffer and the length of the list in it: the buffer holds at least that
+    /// many frames.
+    ///
+    /// The state a caller loaded may be an older publication than the length and buffer it
+    /// reads here: a straggler of a finished generation can read a slot while the sweep
+    /// empties it and a new site claims it, replacing the buffer with a longer one for a
+    /// longer list. Acquire: pairs with the Release store of the length in `claim`, which
+    /// follows the store of the buffer that holds the list, so a reader that sees a length
+    /// sees that buffer or a later one. Buffers are only ever replaced by longer ones and
+    /// never freed, so the length never runs past the buffer read with it.
+    #[inline(always)]
+    fn frame_list(&self) -> (*mut AtomicUsize, usize) {
+        let len = self.len.load(Acquire) as usize;
+        (self.frames.load(Relaxed), len)
     }
 
     /// Whether this slot is a published site of `generation`.
@@ -325,10 +343,9 @@ impl Slot {
 
     /// Appends the frames of a slot the caller saw READY (through [`Slot::is_ready`]).
     pub(crate) fn copy_frames(&self, out: &mut Vec<usize>) {
-        let len = self.len.load(Relaxed) as usize;
-        let buffer = self.frames.load(Relaxed);
+        let (buffer, len) = self.frame_list();
         out.extend((0..len).map(|i| {
-            // SAFETY: as in `holds`.
+            // SAFETY: as in `holds_frames`.
             unsafe { &*buffer.add(i) }.load(Relaxed)
         }));
     }
@@ -958,6 +975,30 @@ mod loom_tests {
                 assert_eq!(kept, if flushed { (11, 101) } else { (1, 1) });
             }
             assert_eq!(old.flushing.load(Relaxed), 0);
+        });
+    }
+
+    #[test]
+    fn a_straggler_never_reads_past_a_frame_buffer() {
+        loom::model(|| {
+            let table = Arc::new(Table::new(1).unwrap());
+            let (id, slot) = table.intern(&[1], 7, 1).unwrap();
+            let first_buffer = slot.frames.load(Relaxed) as usize;
+            let first_capacity = slot.frame_capacity.load(Relaxed) as usize;
+            let other = Arc::clone(&table);
+            // A straggler of generation 1 reads the slot's list while a new session sweeps
+            // it and generation 2 claims it for a list too long for its first buffer.
+            let straggler = loom::thread::spawn(move || {
+                let (buffer, len) = other.slot(id).unwrap().frame_list();
+                assert!(
+                    buffer as usize != first_buffer || len <= first_capacity,
+                    "a length of {len} read with the buffer of {first_capacity} frames"
+                );
+            });
+            table.sweep();
+            let long: Vec<usize> = (1..=first_capacity + 1).collect();
+            table.intern(&long, 7, 2).unwrap();
+            straggler.join().unwrap();
         });
     }
 
