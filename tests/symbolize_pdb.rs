@@ -10,8 +10,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mod_alloc::{ModAlloc, Symbolizer};
+use mod_alloc::{ModAlloc, Symbol, Symbolizer};
 
 #[global_allocator]
 static GLOBAL: ModAlloc = ModAlloc::new();
@@ -287,6 +288,76 @@ fn a_corrupt_module_stream_loses_only_that_module() {
         assert!(outer.line.is_some(), "{name}: {frames:?}");
     }
     assert!(symbolizer.notes().is_empty(), "{:?}", symbolizer.notes());
+    let _ = std::fs::remove_dir_all(fixture.exe.parent().expect("temp dir"));
+}
+
+/// Panics the hook saw on threads running `a_pdb_that_panics_the_parser_reads_as_unreadable`.
+static PARSER_PANICS: AtomicUsize = AtomicUsize::new(0);
+
+/// Some corrupt PDBs make the `pdb` crate panic instead of returning an error, in release
+/// builds too: here every entry of the stream-name map points past the end of the names, an
+/// out-of-bounds slice when the string table is looked up. The panic is caught: the file
+/// reads as unreadable, with the usual note, and the cache's lock is not poisoned, so the
+/// good PDB still resolves afterwards.
+#[test]
+fn a_pdb_that_panics_the_parser_reads_as_unreadable() {
+    let fixture = build_fixture("parser-panic");
+    let mut bytes = std::fs::read(&fixture.pdb).expect("read pdb");
+    let msf = Msf::parse(&bytes);
+    // Stream 1, the PDB information stream, small enough for one block.
+    let (size, blocks) = &msf.streams[1];
+    assert!(
+        *size as usize <= msf.block_size,
+        "info stream of {size} bytes"
+    );
+    let info = blocks[0] as usize * msf.block_size;
+    let word = |bytes: &[u8], at: usize| {
+        u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize
+    };
+    assert_eq!(word(&bytes, info), 20_000_404, "a VC7.0 information stream");
+    // Version, signature, age and GUID (28 bytes); the names' size and the names; then the
+    // hash table: count, capacity, the present and deleted bit vectors (each a word count
+    // and words), and the (name offset, stream) pairs.
+    let mut at = info + 32 + word(&bytes, info + 28);
+    let count = word(&bytes, at);
+    assert!(count > 0, "no named streams");
+    at += 12 + 4 * word(&bytes, at + 8);
+    at += 4 + 4 * word(&bytes, at);
+    for entry in 0..count {
+        let name_offset = at + 8 * entry;
+        bytes[name_offset..name_offset + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    }
+    let corrupt = fixture.pdb.with_file_name("names-past-the-end.pdb");
+    std::fs::write(&corrupt, &bytes).expect("write corrupt pdb");
+
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let on_this_test = std::thread::current()
+            .name()
+            .is_some_and(|name| name.contains("panics_the_parser"));
+        if on_this_test {
+            PARSER_PANICS.fetch_add(1, Ordering::Relaxed);
+        } else {
+            previous(info);
+        }
+    }));
+    let (name, address) = &fixture.addresses[0];
+    let rva = u32::try_from(address - fixture.image_base).expect("small RVA");
+    let mut symbolizer = Symbolizer::new();
+    let frames = symbolizer.resolve_in_pdb(&corrupt, rva).to_vec();
+    assert_eq!(frames, vec![Symbol::default()]);
+    assert_eq!(symbolizer.notes().len(), 1, "{:?}", symbolizer.notes());
+    assert!(
+        PARSER_PANICS.load(Ordering::Relaxed) > 0,
+        "the parser returned an error instead: this no longer tests the catch"
+    );
+    let frames = symbolizer.resolve_in_pdb(&fixture.pdb, rva).to_vec();
+    let expected = format!("fixture::{name}");
+    assert_eq!(
+        frames.last().and_then(|frame| frame.function.as_deref()),
+        Some(expected.as_str()),
+        "{frames:?}"
+    );
     let _ = std::fs::remove_dir_all(fixture.exe.parent().expect("temp dir"));
 }
 

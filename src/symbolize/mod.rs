@@ -45,9 +45,13 @@
 //! 4. Nothing (the file is missing, unreadable, or stripped): the frame stays a raw
 //!    address, and the module gets one note line,
 //!    `mod-alloc: no symbols for <module>; frames show raw addresses`, kept in
-//!    [`Symbolizer::notes`] for the report to print. Never a panic, and never a hang: only
-//!    regular files that report a size are read, so a FIFO, a device or a `/proc` file
-//!    passed as a module is refused at once.
+//!    [`Symbolizer::notes`] for the report to print. Never a hang: only regular files that
+//!    report a size are read, so a FIFO, a device or a `/proc` file passed as a module is
+//!    refused at once. A corrupt file never fails the report either, but one parser can
+//!    panic on it: the `pdb` crate does on some corrupt PDBs (an out-of-bounds slice, in
+//!    release builds too). That panic is caught and the file treated as unreadable, with
+//!    the note; the panic hook still prints its message, and a `panic = "abort"` build
+//!    aborts there.
 //!
 //! Function names are demangled without the hash suffix (`{:#}` of `rustc_demangle`).
 //!
