@@ -35,6 +35,11 @@ fn fixture_source() -> PathBuf {
 }
 
 fn build_fixture(tag: &str) -> Fixture {
+    build_fixture_from(tag, &fixture_source())
+}
+
+/// [`build_fixture`] from another source file that defines the same functions.
+fn build_fixture_from(tag: &str, source: &Path) -> Fixture {
     let out_dir = std::env::temp_dir().join(format!("mod-alloc-pdb-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir).expect("create temp dir");
     let exe = out_dir.join("fixture.exe");
@@ -70,7 +75,7 @@ fn build_fixture(tag: &str) -> Fixture {
         .arg(format!("link-arg=/map:{}", map.display()))
         .arg("-o")
         .arg(&exe)
-        .arg(fixture_source())
+        .arg(source)
         .output()
         .expect("run rustc");
     assert!(
@@ -289,6 +294,67 @@ fn a_corrupt_module_stream_loses_only_that_module() {
     }
     assert!(symbolizer.notes().is_empty(), "{:?}", symbolizer.notes());
     let _ = std::fs::remove_dir_all(fixture.exe.parent().expect("temp dir"));
+}
+
+/// A PDB is used only if the linker wrote it with the executable: its GUID matches the
+/// executable's CodeView record and its age is at least the record's. A PDB of the same name
+/// from another build (beside an executable copied from an older build, say) describes other
+/// code at the same addresses: the frames stay unnamed, with a note, rather than named after
+/// the other build's functions. The executable's own PDB, copied with it, still names them.
+#[test]
+fn a_pdb_from_another_build_is_not_used() {
+    let fixture = build_fixture("stale-pdb");
+    // The same functions after an extra one, so their addresses hold other code there.
+    let source = std::fs::read_to_string(fixture_source()).expect("read fixture");
+    let extra =
+        "#[no_mangle]\n#[inline(never)]\npub extern \"C\" fn fixture_aaa_first(value: u32) \
+                 -> u32 {\n    let mut total = value;\n    for step in 0..value {\n        \
+                 total = total.wrapping_mul(31).wrapping_add(step);\n    }\n    \
+                 black_box(total)\n}\n\n";
+    let at = source.find("\n#[no_mangle]").expect("a function") + 1;
+    let variant = fixture.exe.with_file_name("variant.rs");
+    std::fs::write(
+        &variant,
+        format!("{}{extra}{}", &source[..at], &source[at..]),
+    )
+    .expect("write the variant");
+    let other = build_fixture_from("stale-pdb-other", &variant);
+
+    let own = fixture.exe.with_file_name("own");
+    let stale = fixture.exe.with_file_name("stale");
+    for (directory, pdb) in [(&own, &fixture.pdb), (&stale, &other.pdb)] {
+        std::fs::create_dir_all(directory).expect("create dir");
+        std::fs::copy(&fixture.exe, directory.join("fixture.exe")).expect("copy exe");
+        std::fs::copy(pdb, directory.join("fixture.pdb")).expect("copy pdb");
+    }
+
+    let mut symbolizer = Symbolizer::new();
+    for (name, address) in &fixture.addresses {
+        let expected = format!("fixture::{name}");
+        let frames = symbolizer
+            .resolve_in_file(&own.join("fixture.exe"), address + 1)
+            .to_vec();
+        assert_eq!(
+            frames.last().and_then(|frame| frame.function.as_deref()),
+            Some(expected.as_str()),
+            "its own pdb: {frames:?}"
+        );
+        let frames = symbolizer
+            .resolve_in_file(&stale.join("fixture.exe"), address + 1)
+            .to_vec();
+        assert_eq!(
+            frames,
+            vec![Symbol::default()],
+            "{name}: another build's pdb"
+        );
+    }
+    let notes = symbolizer.notes();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("stale"), "{notes:?}");
+    assert!(notes[0].contains("another build"), "{notes:?}");
+    for fixture in [fixture, other] {
+        let _ = std::fs::remove_dir_all(fixture.exe.parent().expect("temp dir"));
+    }
 }
 
 /// Panics the hook saw on threads running `a_pdb_that_panics_the_parser_reads_as_unreadable`.

@@ -6,7 +6,8 @@
 //! - Mach-O: the dSYM bundle next to the binary,
 //!   `<binary>.dSYM/Contents/Resources/DWARF/<binary name>`, if its UUID matches.
 //! - PE: the PDB named in the CodeView debug directory entry (as written by the linker, then
-//!   the same file name next to the binary), or `<binary>.pdb` beside it.
+//!   the same file name next to the binary), or `<binary>.pdb` beside it; the first whose
+//!   GUID and age match that entry's (checked as it is read, in `pdb_file`).
 
 use std::path::{Path, PathBuf};
 
@@ -81,10 +82,38 @@ fn dsym(binary: &Path, file: &object::File<'_>) -> Option<PathBuf> {
     Some(path)
 }
 
-/// The PDB for a PE file, if it can be found.
-pub(crate) fn find_pdb(binary: &Path, file: &object::File<'_>) -> Option<PathBuf> {
+/// Which PDB a PE file was linked with, from its CodeView debug directory entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PdbIdentity {
+    /// The PDB's GUID, in the byte order both files store it in.
+    pub(crate) guid: [u8; 16],
+    /// The PDB's age when the executable was linked.
+    pub(crate) age: u32,
+}
+
+impl PdbIdentity {
+    /// Whether a PDB whose information stream holds `guid` and `age` is this one: the same
+    /// GUID, and an age at least this one (tools that update a PDB in place raise its age).
+    pub(crate) fn matches(self, guid: [u8; 16], age: u32) -> bool {
+        guid == self.guid && age >= self.age
+    }
+}
+
+/// The PDBs that may be the one for a PE file, in the order to try them, and the identity
+/// the right one has (`None` when the file records none, and any candidate is taken). A
+/// PDB of the same name from another build would name other code at the same addresses,
+/// so a candidate is used only if it matches.
+pub(crate) fn pdb_candidates(
+    binary: &Path,
+    file: &object::File<'_>,
+) -> (Vec<PathBuf>, Option<PdbIdentity>) {
     let mut candidates = Vec::new();
+    let mut identity = None;
     if let Ok(Some(codeview)) = file.pdb_info() {
+        identity = Some(PdbIdentity {
+            guid: codeview.guid(),
+            age: codeview.age(),
+        });
         if let Ok(recorded) = std::str::from_utf8(codeview.path()) {
             candidates.push(PathBuf::from(recorded));
             // The recorded path may use the other separator style or be from another machine.
@@ -96,7 +125,8 @@ pub(crate) fn find_pdb(binary: &Path, file: &object::File<'_>) -> Option<PathBuf
         }
     }
     candidates.push(binary.with_extension("pdb"));
-    candidates.into_iter().find(|candidate| candidate.is_file())
+    candidates.retain(|candidate| candidate.is_file());
+    (candidates, identity)
 }
 
 /// CRC-32 (IEEE, reflected), as used by `.gnu_debuglink`.
@@ -122,6 +152,22 @@ fn crc32(bytes: &[u8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    use super::PdbIdentity;
+
+    #[test]
+    fn a_pdb_matches_with_the_same_guid_and_an_age_at_least_the_recorded_one() {
+        let recorded = PdbIdentity {
+            guid: [7; 16],
+            age: 2,
+        };
+        assert!(recorded.matches([7; 16], 2));
+        assert!(recorded.matches([7; 16], 3), "updated in place since");
+        assert!(!recorded.matches([7; 16], 1), "older than the link");
+        let mut other = [7; 16];
+        other[15] = 8;
+        assert!(!recorded.matches(other, 2), "another link");
+    }
+
     #[test]
     fn crc32_matches_the_standard_check_value() {
         assert_eq!(super::crc32(b"123456789"), 0xcbf4_3926);

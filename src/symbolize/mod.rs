@@ -28,7 +28,11 @@
 //! For each module, in order:
 //!
 //! 1. PE files with a PDB (MSVC): the PDB's procedures, inline sites, line programs and
-//!    public symbols; inlined frames innermost first (see `pdb_file`).
+//!    public symbols; inlined frames innermost first (see `pdb_file`). Only the PDB the
+//!    executable was linked with is used (its GUID and age match the executable's
+//!    CodeView record): one of the same name from another build would name other code,
+//!    so the module gets a note instead,
+//!    `mod-alloc: no symbols for <module>: <pdb> is from another build of it, …`.
 //! 2. DWARF, through `addr2line`: every inlined frame, innermost first, with file, line and
 //!    column. Found in the binary itself or in a separate debug file: ELF `.gnu_debuglink`
 //!    or build ID under `/usr/lib/debug`, or a macOS dSYM bundle next to the binary. A
@@ -298,13 +302,30 @@ impl SymbolizerState {
             frames,
             has_names,
             compressed_debug,
+            other_build_pdb,
         } = outcome;
         let named_nothing = !frames.iter().any(Symbol::is_resolved);
         let raw_addresses = named_nothing && !has_names;
-        if (raw_addresses || compressed_debug) && !self.noted.iter().any(|noted| noted == path) {
+        let worth_a_note = raw_addresses || compressed_debug || other_build_pdb.is_some();
+        if worth_a_note && !self.noted.iter().any(|noted| noted == path) {
             self.noted.push(path.to_path_buf());
             let display = path.display();
-            if raw_addresses {
+            if let Some(pdb) = other_build_pdb {
+                let (lacking, showing) = if raw_addresses {
+                    ("no symbols", "raw addresses")
+                } else {
+                    ("no file and line", "names from its symbol table only")
+                };
+                let note = format!(
+                    "mod-alloc: {lacking} for {display}: {} is from another build of it, so it \
+                     is not used; frames show {showing}",
+                    pdb.display()
+                );
+                if raw_addresses {
+                    self.unnamed_notes.push(note.clone());
+                }
+                self.notes.push(note);
+            } else if raw_addresses {
                 let note =
                     format!("mod-alloc: no symbols for {display}; frames show raw addresses");
                 self.unnamed_notes.push(note.clone());
@@ -397,6 +418,8 @@ struct Outcome {
     has_names: bool,
     /// Whether the file's DWARF could not be read because it is compressed.
     compressed_debug: bool,
+    /// A PDB that belongs to another build of the file, left unused.
+    other_build_pdb: Option<PathBuf>,
 }
 
 impl Outcome {
@@ -414,6 +437,7 @@ impl Outcome {
             frames,
             has_names: object.has_debug_names(),
             compressed_debug: object.compressed_debug,
+            other_build_pdb: object.other_build_pdb.clone(),
         }
     }
 }

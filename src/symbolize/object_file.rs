@@ -22,7 +22,7 @@ use addr2line::LookupContinuation as _;
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
 use super::debug_files;
-use super::pdb_file::PdbDebug;
+use super::pdb_file::{PdbDebug, Refused};
 use super::{AddressHasher, Symbol};
 use crate::sys::Mapping;
 
@@ -113,6 +113,9 @@ pub(crate) struct ObjectDebug {
     /// `-gz`), which `object` cannot decode without its `compression` feature: the module
     /// then gives names only, and earns a note saying why.
     pub(crate) compressed_debug: bool,
+    /// A PDB found for this PE file that belongs to another build of it (see
+    /// `debug_files::PdbIdentity`), when no matching one was: not used, and worth a note.
+    pub(crate) other_build_pdb: Option<PathBuf>,
     /// Function names already demangled, shared by every address looked up in this file.
     names: NameCache,
     /// The binary and its separate debug file, if any: the bytes everything above reads.
@@ -130,6 +133,7 @@ impl std::fmt::Debug for ObjectDebug {
             .field("pdb", &self.pdb.is_some())
             .field("debug_map", &self.debug_map.is_some())
             .field("compressed_debug", &self.compressed_debug)
+            .field("other_build_pdb", &self.other_build_pdb)
             .finish()
     }
 }
@@ -151,9 +155,20 @@ impl ObjectDebug {
         };
         let mut symbols = SymbolTable::from_object(&file);
         let mut full_symbol_table = file.symbol_table().is_some();
+        let mut other_build_pdb: Option<PathBuf> = None;
         let pdb = match file.format() {
             object::BinaryFormat::Pe => {
-                debug_files::find_pdb(path, &file).and_then(|pdb_path| PdbDebug::load(&pdb_path))
+                let (candidates, identity) = debug_files::pdb_candidates(path, &file);
+                candidates
+                    .iter()
+                    .find_map(|candidate| match PdbDebug::load(candidate, identity) {
+                        Ok(pdb) => Some(pdb),
+                        Err(Refused::OtherBuild) => {
+                            other_build_pdb.get_or_insert_with(|| candidate.clone());
+                            None
+                        }
+                        Err(Refused::Unreadable) => None,
+                    })
             }
             _ => None,
         };
@@ -186,6 +201,10 @@ impl ObjectDebug {
             object::BinaryFormat::MachO if dwarf.is_none() => DebugMap::from_object(&file),
             _ => None,
         };
+        // Worth a note only where the PDB was all there was to name the code with.
+        if pdb.is_some() || dwarf.is_some() {
+            other_build_pdb = None;
+        }
         Some(ObjectDebug {
             image_base,
             dwarf,
@@ -195,6 +214,7 @@ impl ObjectDebug {
             pdb,
             debug_map,
             compressed_debug,
+            other_build_pdb,
             names: NameCache::default(),
             files,
         })
@@ -202,7 +222,7 @@ impl ObjectDebug {
 
     /// Loads a PDB file on its own, for addresses given as RVAs (image base 0).
     pub(crate) fn load_pdb_only(path: &Path) -> Option<ObjectDebug> {
-        let pdb = PdbDebug::load(path)?;
+        let pdb = PdbDebug::load(path, None).ok()?;
         Some(ObjectDebug {
             image_base: 0,
             dwarf: None,
@@ -212,6 +232,7 @@ impl ObjectDebug {
             pdb: Some(pdb),
             debug_map: None,
             compressed_debug: false,
+            other_build_pdb: None,
             names: NameCache::default(),
             files: Vec::new(),
         })

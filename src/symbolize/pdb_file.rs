@@ -25,6 +25,7 @@ use std::path::Path;
 
 use pdb::FallibleIterator;
 
+use super::debug_files::PdbIdentity;
 use super::object_file::demangle;
 use super::Symbol;
 use crate::sys::Mapping;
@@ -57,6 +58,15 @@ struct LineRow {
     column: Option<u32>,
 }
 
+/// Why [`PdbDebug::load`] gave no tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The file could not be read or parsed, or names nothing.
+    Unreadable,
+    /// A PDB, but not the one the executable was linked with.
+    OtherBuild,
+}
+
 /// A PDB's procedures, lines and public symbols, flattened and sorted by RVA.
 #[derive(Debug, Default)]
 pub(crate) struct PdbDebug {
@@ -71,22 +81,33 @@ pub(crate) struct PdbDebug {
 }
 
 impl PdbDebug {
-    /// Reads the PDB at `path`; `None` if it cannot be opened or parsed.
+    /// Reads the PDB at `path`, if it is the PDB `expected` describes (see
+    /// [`PdbIdentity::matches`]; `None` takes any PDB).
     ///
     /// The file is mapped for the parse and released after it: the tables own their data.
     /// The `pdb` crate reads it through `Read + Seek`, which on a mapping is a copy of the
     /// pages it asks for rather than a system call each.
-    pub(crate) fn load(path: &Path) -> Option<PdbDebug> {
-        let file = Mapping::open(path).ok()?;
-        let mut pdb = pdb::PDB::open(std::io::Cursor::new(&*file)).ok()?;
+    pub(crate) fn load(path: &Path, expected: Option<PdbIdentity>) -> Result<PdbDebug, Refused> {
+        let file = Mapping::open(path).map_err(|_| Refused::Unreadable)?;
+        let mut pdb =
+            pdb::PDB::open(std::io::Cursor::new(&*file)).map_err(|_| Refused::Unreadable)?;
+        if let Some(expected) = expected {
+            let information = pdb.pdb_information().map_err(|_| Refused::Unreadable)?;
+            if !expected.matches(information.guid.to_bytes_le(), information.age) {
+                return Err(Refused::OtherBuild);
+            }
+        }
         let mut tables = PdbDebug::default();
-        tables.read(&mut pdb).ok()?;
+        tables.read(&mut pdb).map_err(|_| Refused::Unreadable)?;
         tables.procedures.sort_by_key(|procedure| procedure.start);
         tables.lines.sort_by_key(|row| row.start);
         tables.publics.sort_by_key(|public| public.0);
         tables.publics.dedup_by_key(|public| public.0);
         bound_publics(&mut tables.publics, &mut tables.sections);
-        (!tables.procedures.is_empty() || !tables.publics.is_empty()).then_some(tables)
+        if tables.procedures.is_empty() && tables.publics.is_empty() {
+            return Err(Refused::Unreadable);
+        }
+        Ok(tables)
     }
 
     fn read<'s, S: pdb::Source<'s> + 's>(&mut self, pdb: &mut pdb::PDB<'s, S>) -> pdb::Result<()> {
