@@ -142,11 +142,11 @@
 //!   unwinder instead (`windows.rs`, `RtlCaptureStackBackTrace`), with the same contract:
 //!   the same first frame, the same skip by learned address, the same depth limit. It needs
 //!   no stack bounds and no frame pointers.
+//! - **Other architectures, and operating systems with no stack-bounds query** (the BSDs,
+//!   wasm): [`capture`] compiles and always returns 0 frames.
 //!
 //! `frame_pointers.rs` holds the frame-pointer walk with its stack bounds; `mod unwind`
 //! below is the one place that picks between the two.
-//! - **Other architectures, and operating systems with no stack-bounds query** (the BSDs,
-//!   wasm): [`capture`] compiles and always returns 0 frames.
 
 use core::cell::Cell;
 use core::mem::MaybeUninit;
