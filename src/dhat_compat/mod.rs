@@ -60,9 +60,9 @@
 //! - [`Profiler::write_json_to`] and [`Profiler::json_string`] output the profile so far at
 //!   any moment, without stopping it (dhat #21, #36).
 //! - With several threads, each thread's heap events reach the shared figures in batches
-//!   (flushed at 512 events, or once they move more than 64 KiB), so the peak is that of an
-//!   order in which a thread's
-//!   pending events may sit slightly off the wall-clock order; a single thread gets dhat's
+//!   (flushed at 512 events, at 64 program points, or once they move more than 64 KiB), so
+//!   the peak is that of an order in which a thread's pending events may sit slightly off
+//!   the wall-clock order; a single thread gets dhat's
 //!   figures exactly, and totals, current figures and the profile's invariants are exact.
 
 mod macros;
