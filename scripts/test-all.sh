@@ -143,7 +143,8 @@ ensure_rust() {
     if ! have_toolchain "$MSRV"; then
         run_retrying rustup toolchain install "$MSRV" --profile minimal
     fi
-    # The MSRV step also type-checks the Windows MSVC build, which alone pulls in pdb.
+    # The MSRV step also type-checks the Windows MSVC build, whose code (the system unwinder,
+    # the module list, file mapping) compiles only for Windows. pdb is built on every target.
     targets=$(rustup +"$MSRV" target list --installed)
     if ! grep -qx x86_64-pc-windows-msvc <<<"$targets"; then
         run_retrying rustup target add --toolchain "$MSRV" x86_64-pc-windows-msvc
