@@ -160,8 +160,9 @@ impl<A> ModAlloc<A> {
     ///   the figures of [`Profiler::call_sites`](crate::Profiler::call_sites) with every frame
     ///   named: one program point per site with its bytes (`tb`) and blocks (`tbk`), and no
     ///   lifetimes or peaks, which the call-site table does not keep. The file's `mode` is
-    ///   `"mod-alloc-call-sites"` and `te` is the time in microseconds since the oldest
-    ///   running `Profiler` started (the span the table covers). Events that reached no site
+    ///   `"mod-alloc-call-sites"` and `te` is the time in microseconds since the table
+    ///   started, when a `Profiler` started while none ran (the span the table covers, which
+    ///   outlasts that profiler while others run). Events that reached no site
     ///   (their walk captured no frame, the table was full, or the insert was contended) are
     ///   one program point with no frames, counted at the viewer's root, with their number of
     ///   blocks and 0 bytes: their bytes are not recorded.

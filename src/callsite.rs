@@ -47,8 +47,9 @@ pub struct CallSite {
 /// The call sites of a profiling window.
 ///
 /// Counts are kept per thread and summed here, so they are exact once the allocating threads
-/// are quiet. Overlapping [`Profiler`](crate::Profiler)s share one table: a report covers
-/// every event since the oldest profiler still running started.
+/// are quiet. Overlapping [`Profiler`](crate::Profiler)s share one table, which starts empty
+/// when a profiler starts while none runs: a report covers every event since then, including
+/// events from before the reporting profiler started, made under one that has stopped since.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CallSiteReport {

@@ -27,8 +27,8 @@ use crate::thread_state::{self, ScopeId};
 ///
 /// With the `backtraces` feature, a running `Profiler` also turns on call-site capture:
 /// `Profiler::call_sites` lists the stacks that allocated. Overlapping profilers share one
-/// call-site table, so each one's report covers every event since the oldest profiler still
-/// running started; the table starts empty again when a profiler starts while none runs.
+/// call-site table: it starts empty when a profiler starts while none runs, and each report
+/// covers every event since then, also after the profiler that started it has stopped.
 ///
 /// [`start`]: Profiler::start
 /// [`stop`]: Profiler::stop
@@ -120,9 +120,10 @@ impl Profiler {
     /// See [`CallSiteReport`](crate::CallSiteReport).
     ///
     /// Profilers that overlap share one call-site table, which starts when the oldest of them
-    /// starts. So a profiler started while another runs also reports the events since the
-    /// older one started, unlike its [`stats`](Profiler::stats), which cover its own window
-    /// alone. A profiler that starts with none running gets a fresh table.
+    /// starts and lasts while any of them runs. So a profiler started while another runs also
+    /// reports the events since the older one started, even once that one has stopped, unlike
+    /// its [`stats`](Profiler::stats), which cover its own window alone. A profiler that
+    /// starts with none running gets a fresh table.
     ///
     /// Reading the call-site table is not counted. The report is ordinary memory that the
     /// caller owns, so it is counted like any other allocation, both when it is made and when

@@ -164,6 +164,11 @@ fn report_scenarios() {
     assert_eq!(site(&shared, &A).unwrap().count, 1);
     assert_eq!(site(&shared, &B).unwrap().count, 11);
     drop(profiler);
+    // The table outlasts the profiler that started it while another runs: the younger one
+    // still reports A, made before it started, under the one that has just stopped.
+    let outlasting = overlapping.call_sites();
+    assert_eq!(site(&outlasting, &A).unwrap().count, 1);
+    assert_eq!(site(&outlasting, &B).unwrap().count, 11);
     drop(overlapping);
 
     // A window started while none runs begins with an empty table.

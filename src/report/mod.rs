@@ -80,7 +80,7 @@ pub(crate) fn write_document_file(document: &DhatDocument, path: &Path) -> io::R
 
 /// The native profiler's call sites so far as a document, resolved with the default
 /// resolver, with this process's `cmd` and `pid`, and `te` the time `elapsed` since the
-/// oldest running profiler started, in microseconds.
+/// call-site table's generation began, in microseconds.
 pub(crate) fn call_site_document(
     report: &crate::CallSiteReport,
     elapsed: std::time::Duration,

@@ -20,11 +20,11 @@
 //! A session that starts while none is running begins a new *generation*: the table is swept
 //! empty (its memory and grown segments are kept) and the unattributed-event figures take a
 //! new baseline. A session that starts while others run joins their generation, so
-//! overlapping profilers share one table and a report covers every event since the oldest
-//! running one started. Events racing with the start or end of a generation may land on
-//! either side of it, or be dropped from the finished one; nothing else is lost silently,
-//! and no event is ever credited to a site it did not come from (see "Stragglers" in
-//! [`threads`](mod@threads)).
+//! overlapping profilers share one table and a report covers every event since the generation
+//! began, also once the session that began it has ended. Events racing with the start or end
+//! of a generation may land on either side of it, or be dropped from the finished one;
+//! nothing else is lost silently, and no event is ever credited to a site it did not come
+//! from (see "Stragglers" in [`threads`](mod@threads)).
 //!
 //! # Reports
 //!
@@ -88,8 +88,8 @@ struct Control {
     depths: [usize; MAX_FRAMES + 1],
     table_tried: bool,
     baseline: EventFigures,
-    /// When the current generation began: the start of the oldest of the overlapping
-    /// sessions, the span a report covers. `None` before the first session.
+    /// When the current generation began: the start of the session that began it (which may
+    /// have ended since), the span a report covers. `None` before the first session.
     started: Option<Instant>,
 }
 
