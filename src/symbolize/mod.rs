@@ -251,7 +251,10 @@ impl Symbolizer {
 
     /// One line for each module whose frames could not be named, e.g.
     /// `mod-alloc: no symbols for ./app; frames show raw addresses`, or whose debug
-    /// information could not be read (see the module docs).
+    /// information could not be read: debug sections compressed with `-gz` or
+    /// `objcopy --compress-debug-sections`, which this build does not decompress, give
+    /// function names without file and line, and the line `mod-alloc: no file and line for
+    /// ./app: its debug sections are compressed, …`.
     pub fn notes(&self) -> &[String] {
         &self.state.notes
     }
