@@ -12,6 +12,15 @@
 //! order the handlers run, cannot deadlock with each other or with the heap profiler's.
 //! The price: a `fork()` on one thread waits for the symbol lookup or profiler start that
 //! another thread is in the middle of (a first lookup in a large binary can take a while).
+//!
+//! # First use
+//!
+//! The handlers exist only from a mutex's first lock on. A `fork()` that another thread is
+//! already in the middle of when they are registered does not run them (glibc runs only the
+//! handlers registered before its prepare phase began), so if the first locker then holds
+//! the mutex before that fork completes, the child inherits it held and its first profiler
+//! start or symbol lookup hangs. The window is one registration wide, once per mutex per
+//! process; every fork that starts after a mutex's first lock is covered.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};

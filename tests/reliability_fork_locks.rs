@@ -42,21 +42,25 @@ fn busy(stop: &Arc<AtomicBool>, work: fn()) -> std::thread::JoinHandle<u64> {
 
 #[test]
 fn children_forked_while_the_crates_mutexes_are_held_do_not_hang() {
-    // Parse this binary once, so that lookups in the loop are quick and frequent.
+    // Parse this binary once, so that lookups in the loop are quick and frequent. That and
+    // the profiler below also lock each mutex a first time, which registers its fork
+    // handlers before any fork (see "First use" in `fork_lock`).
     assert!(!Symbolizer::new().resolve(looked_up() + 1).is_empty());
+    drop(Profiler::start());
     let stop = Arc::new(AtomicBool::new(false));
     let lookups = busy(&stop, || {
         black_box(Symbolizer::new().resolve(looked_up() + 1).len());
     });
     let profilers = busy(&stop, || drop(black_box(Profiler::start())));
     let mut outcome = Child::Passed;
-    for _ in 0..FORKS {
+    for round in 0..FORKS {
         outcome = run_child(CHILD_DEADLINE, || {
             let named = !Symbolizer::new().resolve(looked_up() + 1).is_empty();
             drop(Profiler::start());
             named
         });
         if outcome != Child::Passed {
+            eprintln!("HUNG at round {round}");
             break;
         }
     }
