@@ -106,6 +106,29 @@ fn main() {
     });
 
     run(
+        "closing_a_middle_scope_hands_the_later_peak_to_the_outer_ones",
+        &|| {
+            // As above, but the peak between the middle scope's start and the inner one's
+            // is higher than anything before the middle scope started: the outer scope must
+            // still see it once the middle one is gone.
+            let a = ThreadProfiler::start();
+            drop(black_box(vec![0u8; 100])); // before b opens
+            let b = ThreadProfiler::start();
+            drop(black_box(vec![0u8; 700])); // a's and b's peak, before c opens
+            let c = ThreadProfiler::start();
+            drop(black_box(vec![0u8; 50]));
+            let b_stats = b.stop(); // closed while c is still open
+            drop(black_box(vec![0u8; 40]));
+            let c_stats = c.stop();
+            let a_stats = a.stop();
+            assert_eq!(
+                (a_stats.peak_bytes, b_stats.peak_bytes, c_stats.peak_bytes),
+                (700, 700, 50)
+            );
+        },
+    );
+
+    run(
         "frees_of_other_threads_blocks_count_for_the_freeing_thread",
         &|| {
             let block = std::thread::spawn(|| black_box(vec![0u8; 4_000]))
