@@ -97,3 +97,34 @@ pub fn stats() -> AllocStats {
     crate::thread_state::publish_pending();
     AllocStats::from_counts(slots::sum(), peak::lifetime_peak())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(allocated: u64, freed: u64, peak: i64) -> AllocStats {
+        let counts = Counts {
+            allocs: 3,
+            reallocs: 1,
+            deallocs: 2,
+            bytes_allocated: allocated,
+            bytes_freed: freed,
+        };
+        AllocStats::from_counts(counts, peak)
+    }
+
+    /// The peak read from a register can lag the window's own figures (another thread's
+    /// unpublished change moved the level it is measured from); the reported peak is then
+    /// kept between where the window ended and everything it allocated.
+    #[test]
+    fn the_peak_is_kept_between_the_end_level_and_the_bytes_allocated() {
+        let s = window(1_000, 200, 300);
+        assert_eq!((s.net_bytes, s.net_blocks, s.peak_bytes), (800, 1, 800));
+        assert_eq!(window(1_000, 200, 5_000).peak_bytes, 1_000);
+        assert_eq!(window(1_000, 200, 900).peak_bytes, 900);
+        // A window that shrank the heap and a register below zero: no peak above the start.
+        assert_eq!(window(100, 400, -50).peak_bytes, 0);
+        let s = window(100, 400, 60);
+        assert_eq!((s.net_bytes, s.peak_bytes), (-300, 60));
+    }
+}
