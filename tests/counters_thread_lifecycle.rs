@@ -3,7 +3,11 @@
 
 mod common;
 
+#[cfg(unix)]
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::RefCell;
+#[cfg(unix)]
+use std::ffi::{c_int, c_void};
 use std::hint::black_box;
 
 use mod_alloc::{ModAlloc, Profiler};
@@ -44,7 +48,82 @@ fn spawn_and_join(late: bool) -> mod_alloc::AllocStats {
     p.stop()
 }
 
+/// A thread started with `pthread_create` directly: unlike `std::thread::spawn`, whose
+/// start-up allocates in the new thread, it runs nothing of Rust's before `start`.
+#[cfg(unix)]
+fn run_raw_thread(start: extern "C" fn(*mut c_void) -> *mut c_void, arg: usize) -> usize {
+    extern "C" {
+        fn pthread_create(
+            thread: *mut usize,
+            attr: *const c_void,
+            start: extern "C" fn(*mut c_void) -> *mut c_void,
+            arg: *mut c_void,
+        ) -> c_int;
+        fn pthread_join(thread: usize, result: *mut *mut c_void) -> c_int;
+    }
+    let mut thread = 0usize;
+    let mut result: *mut c_void = std::ptr::null_mut();
+    // SAFETY: `pthread_t` is pointer-sized on the Unix targets this crate supports, `start`
+    // has the C ABI and never unwinds, and the thread is joined once.
+    unsafe {
+        assert_eq!(
+            pthread_create(&mut thread, std::ptr::null(), start, arg as *mut c_void),
+            0
+        );
+        assert_eq!(pthread_join(thread, &mut result), 0);
+    }
+    result as usize
+}
+
+#[cfg(unix)]
+extern "C" fn grow_block(block: *mut c_void) -> *mut c_void {
+    let layout = Layout::from_size_align(100, 8).unwrap();
+    // SAFETY: `block` came from `GLOBAL` with `layout`.
+    unsafe { GLOBAL.realloc(block.cast(), layout, 1_000).cast() }
+}
+
+#[cfg(unix)]
+extern "C" fn keep_block(block: *mut c_void) -> *mut c_void {
+    block
+}
+
+/// Runs one thread that reallocates a block this thread allocated, from 100 to 1,000 bytes,
+/// as its first allocator call (the event that acquires the thread's slot), or, without
+/// `grow`, makes no allocator call at all; returns the window's figures.
+#[cfg(unix)]
+fn first_event_realloc(grow: bool) -> mod_alloc::AllocStats {
+    let layout = Layout::from_size_align(100, 8).unwrap();
+    // SAFETY: the size is not zero.
+    let block = unsafe { GLOBAL.alloc(layout) } as usize;
+    assert_ne!(block, 0);
+    let p = Profiler::start();
+    let moved = run_raw_thread(if grow { grow_block } else { keep_block }, block);
+    let stats = p.stop();
+    assert_ne!(moved, 0);
+    let size = if grow { 1_000 } else { 100 };
+    // SAFETY: `moved` came from `GLOBAL` with this layout.
+    unsafe { GLOBAL.dealloc(moved as *mut u8, Layout::from_size_align(size, 8).unwrap()) };
+    stats
+}
+
 fn main() {
+    #[cfg(unix)]
+    common::check("a_realloc_that_is_a_thread_s_first_event", || {
+        let with_realloc = first_event_realloc(true);
+        let without = first_event_realloc(false);
+        // The realloc frees its 100 bytes and allocates 1,000, whichever path counts it.
+        assert_eq!(
+            (
+                with_realloc.realloc_count - without.realloc_count,
+                with_realloc.total_bytes - without.total_bytes,
+                with_realloc.freed_bytes - without.freed_bytes,
+                with_realloc.net_bytes - without.net_bytes,
+                with_realloc.alloc_count - without.alloc_count,
+            ),
+            (1, 1_000, 100, 900, 0),
+            "{with_realloc:?} vs {without:?}"
+        );
+    });
     common::check("allocation_in_thread_local_destructors", || {
         let with_destructor = spawn_and_join(true);
         let without = spawn_and_join(false);
@@ -59,5 +138,5 @@ fn main() {
             assert_eq!(s.net_bytes, 0, "{s:?}");
         }
     });
-    common::finish(1);
+    common::finish(if cfg!(unix) { 2 } else { 1 });
 }
