@@ -1,51 +1,103 @@
-//! Process-wide mutexes that `fork()` never leaves locked in the child.
+//! Process-wide mutexes that `fork()` never leaves locked in the child, and the registration
+//! of every fork handler the crate has.
 //!
 //! A child process has only the thread that forked. If another thread held one of the
-//! crate's mutexes at that moment, the child's copy stays locked forever, and the child's
-//! first profiler start or symbol lookup hangs. Each mutex made with [`fork_safe_mutex!`]
-//! registers fork handlers the first time it is locked: before a fork, the forking thread
-//! takes the mutex (waiting for a holder to finish); after it, in the parent and in the
-//! child, it lets go.
+//! crate's locks at that moment, the child's copy stays locked forever, and the child's first
+//! profiler start or symbol lookup hangs. So every lock the crate takes outside the
+//! allocator's lock-free paths has fork handlers: before a fork, the forking thread takes the
+//! lock (waiting for a holder to finish); after it, in the parent and in the child, it lets
+//! go. The mutexes made with [`fork_safe_mutex!`] carry their own handlers; the heap
+//! profiler's and the dhat phase's spin locks have theirs beside them.
 //!
-//! None of these mutexes is held while waiting for another lock of the crate, and their
-//! holders record no allocator events, so taking them in the fork handlers, in whatever
-//! order the handlers run, cannot deadlock with each other or with the heap profiler's.
 //! The price: a `fork()` on one thread waits for the symbol lookup or profiler start that
 //! another thread is in the middle of (a first lookup in a large binary can take a while).
 //!
-//! # First use
+//! # When the handlers are registered
 //!
-//! The handlers exist only from a mutex's first lock on. A `fork()` that another thread is
-//! already in the middle of when they are registered does not run them (glibc runs only the
-//! handlers registered before its prepare phase began), so if the first locker then holds
-//! the mutex before that fork completes, the child inherits it held and its first profiler
-//! start or symbol lookup hangs. The window is one registration wide, once per mutex per
-//! process; every fork that starts after a mutex's first lock is covered.
+//! [`register_all`] registers them all, once per process, as the binary is loaded (before
+//! `main`, see [`crate::sys::run_at_load`]) on targets with initialiser sections: ELF
+//! (Linux, Android, the BSDs, illumos, Solaris) and Apple's Mach-O. A lock's first use calls
+//! it too, which is all that other targets get.
+//!
+//! Registering at first use alone would leave a window. glibc runs only the handlers that
+//! were registered when a fork's prepare phase began, so a first locker that registers while
+//! another thread's fork is under way, then holds its lock until that fork completes, leaves
+//! the child a lock that is held for good (`tests/reliability_fork_first_use.rs` sets this up
+//! and hung every time before the handlers moved to load time). On targets without
+//! initialiser sections that window remains, once per process.
+//!
+//! # Order
+//!
+//! `pthread_atfork` runs prepare handlers in the reverse order of registration, and the
+//! parent and child handlers in order, so the registration order fixes the order a fork takes
+//! the locks in, and it has to be the order in which the crate's code nests them:
+//!
+//! - the mutexes made with [`fork_safe_mutex!`] first. Their holders never wait for another
+//!   lock of the crate and record no allocator events, so any place would do; first is the
+//!   one that stays safe should a holder ever allocate in view of the heap profiler, whose
+//!   handler holds every thread's lock during the fork;
+//! - then the dhat phase lock, which `Profiler::build` holds while it starts the heap
+//!   session;
+//! - then the heap profiler's session lock and every thread's lock.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-/// Registers `before` (prepare) and `after` (parent and child) as fork handlers the first
-/// time it is called with `flag`; `false` if that registration failed. It never waits for
-/// another caller, unlike a `Once`: a `Once` that another thread is running when a fork
-/// lands stays "running" in the child for good, and the child's first call would hang.
-pub(crate) fn register_fork_handlers_once(
-    flag: &AtomicBool,
-    before: unsafe extern "C" fn(),
-    after: unsafe extern "C" fn(),
-) -> bool {
-    if flag.swap(true, Ordering::AcqRel) {
-        return true;
-    }
-    crate::sys::register_fork_handlers(before, after)
+use crate::diagnostics::stderr_line;
+
+/// A lock's handlers for `pthread_atfork`: `before` runs as the prepare handler, `after` as
+/// both the parent and the child handler.
+#[derive(Clone, Copy)]
+pub(crate) struct ForkHandlers {
+    pub(crate) before: unsafe extern "C" fn(),
+    pub(crate) after: unsafe extern "C" fn(),
 }
+
+/// Registers every lock's fork handlers, the first time it is called in the process, in the
+/// order described under "Order" above. It never waits for another caller, unlike a `Once`:
+/// a `Once` that another thread is running when a fork lands stays "running" in the child
+/// for good, and the child's first call would hang.
+pub(crate) fn register_all() {
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+    if REGISTERED.load(Ordering::Acquire) || REGISTERED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let mut all_registered = true;
+    let mut register = |pair: ForkHandlers| {
+        all_registered &= crate::sys::register_fork_handlers(pair.before, pair.after);
+    };
+    // In registration order: a fork's prepare handlers run from the last of these to the
+    // first.
+    #[cfg(feature = "dhat-compat")]
+    {
+        register(crate::heap::fork_handlers());
+        register(crate::dhat_compat::fork_handlers());
+    }
+    register(crate::sites::fork_handlers());
+    #[cfg(feature = "symbolicate")]
+    crate::symbolize::fork_handlers().for_each(register);
+    if !all_registered {
+        // Without its handlers a fork may hang the child, as it would with no handlers at
+        // all; nothing else changes.
+        stderr_line(format_args!(
+            "mod-alloc: could not register fork handlers; a child forked while another thread \
+             runs a profiler or a symbol lookup may hang"
+        ));
+    }
+}
+
+/// The loader's entry point for [`register_all`].
+extern "C" fn register_all_at_load() {
+    register_all();
+}
+
+crate::sys::run_at_load!(register_all_at_load);
 
 /// A `Mutex` held across `fork()`; see the module docs. Declare one with
 /// [`fork_safe_mutex!`].
 pub(crate) struct ForkSafeMutex<T: 'static> {
     mutex: Mutex<T>,
-    registered: AtomicBool,
     before_fork: unsafe extern "C" fn(),
     after_fork: unsafe extern "C" fn(),
     /// The guard taken by `before_fork`, until `after_fork`. Only the thread holding the
@@ -66,20 +118,26 @@ impl<T> ForkSafeMutex<T> {
     ) -> Self {
         ForkSafeMutex {
             mutex: Mutex::new(value),
-            registered: AtomicBool::new(false),
             before_fork,
             after_fork,
             held: UnsafeCell::new(None),
         }
     }
 
-    /// Locks the mutex, registering the fork handlers first if this is the first time. A
-    /// poisoned mutex is taken as it is: its holders leave the value consistent.
+    /// Locks the mutex, registering the crate's fork handlers first where the loader did not
+    /// (see "When the handlers are registered"). A poisoned mutex is taken as it is: its
+    /// holders leave the value consistent.
     pub(crate) fn lock(&'static self) -> MutexGuard<'static, T> {
-        // Without handlers (a failed registration) a fork may still hang the child, as it
-        // would have before; nothing else changes.
-        let _ = register_fork_handlers_once(&self.registered, self.before_fork, self.after_fork);
+        register_all();
         self.raw_lock()
+    }
+
+    /// The handlers [`register_all`] registers for this mutex.
+    pub(crate) fn fork_handlers(&'static self) -> ForkHandlers {
+        ForkHandlers {
+            before: self.before_fork,
+            after: self.after_fork,
+        }
     }
 
     fn raw_lock(&'static self) -> MutexGuard<'static, T> {

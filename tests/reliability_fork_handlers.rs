@@ -1,14 +1,20 @@
-//! Fork handlers that allocate, registered before the heap profiler's own (Linux).
+//! Fork handlers that allocate, registered before the heap profiler's own and after them
+//! (Linux).
 //!
-//! `pthread_atfork` runs prepare handlers in the reverse order of registration, so a handler
-//! registered before the profiler's runs after the profiler has taken its locks, and the
-//! parent and child handlers run before the profiler lets them go. Such a handler that
-//! allocates must neither hang the fork nor be half-recorded. A watchdog ends the process
-//! with a message if the fork hangs.
+//! `pthread_atfork` runs prepare handlers in the reverse order of registration, and the
+//! others in order. The crate registers its handlers as the binary loads, so a handler
+//! registered in `main` runs outside the profiler's locked window, and its allocations are
+//! profiled as any others. A handler registered earlier, as a library's initialiser can,
+//! runs inside it: after the profiler has taken its locks in the prepare phase, and before it
+//! lets them go after the fork. Such a handler that allocates must neither hang the fork nor
+//! be half-recorded; its events are left out. A watchdog ends the process with a message if
+//! the fork hangs.
 #![cfg(all(feature = "dhat-compat", target_os = "linux"))]
 
+mod common;
+
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mod_alloc::dhat_compat as dhat;
@@ -24,45 +30,63 @@ extern "C" {
     ) -> i32;
     fn fork() -> i32;
     fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
-    fn write(fd: i32, buffer: *const u8, count: usize) -> isize;
     fn _exit(code: i32) -> !;
 }
 
-/// Calls of the allocating handlers, in the parent.
-static HANDLER_CALLS: AtomicUsize = AtomicUsize::new(0);
+/// Calls of each allocating handler, in the parent.
+static INNER_CALLS: AtomicUsize = AtomicUsize::new(0);
+static OUTER_CALLS: AtomicUsize = AtomicUsize::new(0);
+/// The sizes each allocates: no other block in the test has them.
+const INNER_SIZE: usize = 48;
+const OUTER_SIZE: usize = 56;
 
-extern "C" fn allocating_handler() {
-    drop(black_box(vec![3u8; 48]));
-    HANDLER_CALLS.fetch_add(1, Ordering::Relaxed);
+/// Registered before the crate's handlers, so it runs inside their window.
+extern "C" fn inner_handler() {
+    drop(black_box(vec![3u8; INNER_SIZE]));
+    INNER_CALLS.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Ends the process if the test has not finished in time, without allocating (the
-/// allocator's locks may be what is stuck).
-fn start_watchdog() {
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_secs(60));
-        let message = b"reliability_fork_handlers: fork hung (deadlock in the fork handlers?)\n";
-        // SAFETY: writes a static buffer to stderr, then ends the process.
-        unsafe {
-            write(2, message.as_ptr(), message.len());
-            _exit(3);
-        }
-    });
+/// Registered in `main`, after the crate's, so it runs outside their window.
+extern "C" fn outer_handler() {
+    drop(black_box(vec![4u8; OUTER_SIZE]));
+    OUTER_CALLS.fetch_add(1, Ordering::Relaxed);
 }
 
-#[test]
-fn allocating_fork_handlers_do_not_hang_the_fork() {
-    // Before any profiler starts, so before the profiler registers its handlers.
+/// Registers [`inner_handler`] as an initialiser with a priority, which the linker places
+/// before every initialiser without one, the crate's among them.
+extern "C" fn register_inner_handler() {
     // SAFETY: the handlers are plain functions that live for the whole process.
     let registered = unsafe {
         pthread_atfork(
-            Some(allocating_handler),
-            Some(allocating_handler),
-            Some(allocating_handler),
+            Some(inner_handler),
+            Some(inner_handler),
+            Some(inner_handler),
+        )
+    };
+    INNER_REGISTERED.store(registered == 0, Ordering::Relaxed);
+}
+
+#[used]
+#[link_section = ".init_array.00200"]
+static REGISTER_INNER_HANDLER: extern "C" fn() = register_inner_handler;
+static INNER_REGISTERED: AtomicBool = AtomicBool::new(false);
+
+#[test]
+fn allocating_fork_handlers_do_not_hang_the_fork() {
+    assert!(INNER_REGISTERED.load(Ordering::Relaxed));
+    // SAFETY: the handlers are plain functions that live for the whole process.
+    let registered = unsafe {
+        pthread_atfork(
+            Some(outer_handler),
+            Some(outer_handler),
+            Some(outer_handler),
         )
     };
     assert_eq!(registered, 0);
-    start_watchdog();
+    common::start_watchdog(
+        Duration::from_secs(60),
+        "reliability_fork_handlers: fork hung (deadlock in the fork handlers?)\n",
+    );
     // The harness's main thread allocates once as it settles into waiting for this test; let
     // that happen before the profile starts.
     std::thread::sleep(Duration::from_millis(300));
@@ -88,14 +112,15 @@ fn allocating_fork_handlers_do_not_hang_the_fork() {
         assert_eq!(status, 0, "child {round}: wrong figures or crashed");
     }
     // Prepare and parent handler, in the parent, each round.
-    assert_eq!(HANDLER_CALLS.load(Ordering::Relaxed), 40);
+    assert_eq!(INNER_CALLS.load(Ordering::Relaxed), 40);
+    assert_eq!(OUTER_CALLS.load(Ordering::Relaxed), 40);
 
-    // The handlers ran with the forking thread's events suspended: the profile holds the
-    // kept block alone.
+    // The inner handler ran with the forking thread's events suspended, the outer one did
+    // not: the profile holds the kept block and the outer handler's 40 blocks.
     let stats = dhat::HeapStats::get();
     assert_eq!(
         (stats.total_blocks, stats.total_bytes, stats.curr_bytes),
-        (1, 100, 100),
+        (41, 100 + 40 * OUTER_SIZE as u64, 100),
         "{stats:?}"
     );
     drop(kept);

@@ -68,6 +68,8 @@
 mod macros;
 mod state;
 
+pub(crate) use state::fork_handlers;
+
 use std::alloc::{GlobalAlloc, Layout};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -322,10 +324,7 @@ impl ProfilerBuilder {
             // Like dhat, the start's own work is not recorded.
             let started = {
                 let _quiet = Suspended::new();
-                heap::start(mode, self.trim_backtraces) && {
-                    state::prepare_for_fork();
-                    true
-                }
+                heap::start(mode, self.trim_backtraces)
             };
             if started {
                 break;

@@ -4,14 +4,14 @@
 //! failed and its output is already written). Here it lives behind the heap profiler's spin
 //! lock, which only user-facing calls take, each for a few steps; the allocator never looks
 //! at it, it consults `crate::heap` alone. Like the heap's locks it is held across `fork()`
-//! (see [`prepare_for_fork`]), so a child never inherits it held by a thread that is gone.
+//! (see [`fork_handlers`]), so a child never inherits it held by a thread that is gone.
 
 use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use crate::diagnostics::{eprint_line, stderr_line};
+use crate::diagnostics::eprint_line;
+use crate::fork_lock::ForkHandlers;
 use crate::heap::{self, Mode, Profile, SpinGuard, SpinLock};
 use crate::report::{self, Layout};
 
@@ -39,23 +39,14 @@ pub(super) fn lock() -> SpinGuard<'static, Phase> {
     PHASE.lock()
 }
 
-/// Registers the phase lock's fork handlers, once per process. Call it after `heap::start`,
-/// which registers the heap profiler's: `pthread_atfork` runs prepare handlers in the
-/// reverse order of registration and the others in order, so a fork takes the phase lock
-/// before the heap's session lock and gives it back after. That is the order every other
-/// path takes them in (`HeapStats::get` holds the phase while it waits for the session).
-pub(super) fn prepare_for_fork() {
-    static REGISTERED: AtomicBool = AtomicBool::new(false);
-    let registered = crate::fork_lock::register_fork_handlers_once(
-        &REGISTERED,
-        phase_before_fork,
-        phase_after_fork,
-    );
-    if !registered {
-        stderr_line(format_args!(
-            "mod-alloc: could not register fork handlers; a child forked while a dhat \
-             profiler runs may hang"
-        ));
+/// The phase lock's fork handlers, for [`crate::fork_lock::register_all`], which registers
+/// them after the heap profiler's so that a fork takes the phase lock before the heap's
+/// session lock and gives it back after. That is the order every other path takes them in
+/// (`HeapStats::get` holds the phase while it waits for the session).
+pub(crate) fn fork_handlers() -> ForkHandlers {
+    ForkHandlers {
+        before: phase_before_fork,
+        after: phase_after_fork,
     }
 }
 

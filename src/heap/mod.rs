@@ -56,9 +56,10 @@ mod thread;
 
 use core::cell::Cell;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
-use crate::diagnostics::{eprint_line, stderr_line};
+use crate::diagnostics::eprint_line;
+use crate::fork_lock::ForkHandlers;
 use crate::thread_state::{self, Suspended};
 use clock::Origin;
 use frozen::Frozen;
@@ -718,14 +719,12 @@ unsafe extern "C" fn after_fork() {
     Suspended::end_forgotten();
 }
 
-/// Registers the fork handlers once per process.
-fn prepare_for_fork() {
-    static REGISTERED: AtomicBool = AtomicBool::new(false);
-    if !crate::fork_lock::register_fork_handlers_once(&REGISTERED, before_fork, after_fork) {
-        stderr_line(format_args!(
-            "mod-alloc: could not register fork handlers; a child forked during heap \
-             profiling may hang"
-        ));
+/// The session's and the threads' locks' fork handlers, for
+/// [`crate::fork_lock::register_all`].
+pub(crate) fn fork_handlers() -> ForkHandlers {
+    ForkHandlers {
+        before: before_fork,
+        after: after_fork,
     }
 }
 
@@ -733,7 +732,7 @@ fn prepare_for_fork() {
 /// Must be called from user code, never from inside the allocator.
 #[inline(never)]
 pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
-    prepare_for_fork();
+    crate::fork_lock::register_all();
     clock::set_up_birth_units();
     let mut buffer: FrameBuffer = [0; crate::walk::MAX_FRAMES];
     let start_frames = capture_here(&mut buffer);

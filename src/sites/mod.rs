@@ -57,6 +57,7 @@ use std::time::Instant;
 
 use crate::callsite::{CallSite, CallSiteReport};
 use crate::diagnostics::stderr_line;
+use crate::fork_lock::ForkHandlers;
 use crate::thread_state::Suspended;
 use crate::walk::{DEFAULT_FRAMES, MAX_FRAMES};
 
@@ -121,6 +122,11 @@ crate::fork_lock::fork_safe_mutex! {
         },
         started: None,
     };
+}
+
+/// The control lock's fork handlers, for [`crate::fork_lock::register_all`].
+pub(crate) fn fork_handlers() -> ForkHandlers {
+    CONTROL.fork_handlers()
 }
 
 fn control() -> MutexGuard<'static, Control> {

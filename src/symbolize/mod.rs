@@ -82,6 +82,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
+use crate::fork_lock::ForkHandlers;
 use crate::thread_state::Suspended;
 
 use self::modules::ModuleMap;
@@ -125,6 +126,12 @@ crate::fork_lock::fork_safe_mutex! {
     /// The process-wide cache of parsed object files, keyed by path. `None` marks a file
     /// that could not be read or parsed, so it is not retried.
     static OBJECT_CACHE: Vec<CacheEntry> = Vec::new();
+}
+
+/// The symbolizer's locks' fork handlers, for [`crate::fork_lock::register_all`]: the parse
+/// cache's, and that of the lock around listing the loaded modules where there is one.
+pub(crate) fn fork_handlers() -> impl Iterator<Item = ForkHandlers> {
+    core::iter::once(OBJECT_CACHE.fork_handlers()).chain(modules::fork_handlers())
 }
 
 /// A cached parse: the file, how it was read, and the result.

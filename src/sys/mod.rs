@@ -12,6 +12,9 @@
 //! - [`register_fork_handlers`]: hooks around `fork()` (POSIX `pthread_atfork`; nothing
 //!   elsewhere), so none of the crate's locks is inherited held by a thread the child does
 //!   not have.
+//! - [`run_at_load!`]: a function the loader runs before `main` (an initialiser section),
+//!   where the binary format has one; here so the fork handlers are in place before any
+//!   thread can fork.
 //! - `thread_stack_bounds` (feature `backtraces`, not on Windows): the calling thread's stack
 //!   as `(low, high)`, for the frame-pointer walker's bounds checks. Windows walks with the
 //!   system unwinder instead (`walk/windows.rs`), which needs no bounds.
@@ -72,6 +75,39 @@ mod stack;
 
 #[cfg(all(feature = "backtraces", not(windows)))]
 pub(crate) use stack::thread_stack_bounds;
+
+/// Makes `$init`, an `extern "C" fn()`, one of the initialisers the loader runs as it loads
+/// the binary that holds the crate: before `main` in an executable, at `dlopen` in a shared
+/// library. ELF targets list it in `.init_array`, Apple's in `__DATA,__mod_init_func`; on
+/// other targets it is never run, so callers must also do its work on first use. It runs
+/// before the standard library has set up `main`'s thread: keep it to C-library calls.
+#[cfg(feature = "backtraces")]
+macro_rules! run_at_load {
+    ($init:path) => {
+        const _: () = {
+            #[cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_os = "freebsd",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "dragonfly",
+                target_os = "illumos",
+                target_os = "solaris"
+            ))]
+            #[used]
+            #[link_section = ".init_array"]
+            static RUN_AT_LOAD: extern "C" fn() = $init;
+
+            #[cfg(any(target_os = "macos", target_os = "ios"))]
+            #[used]
+            #[link_section = "__DATA,__mod_init_func"]
+            static RUN_AT_LOAD: extern "C" fn() = $init;
+        };
+    };
+}
+#[cfg(feature = "backtraces")]
+pub(crate) use run_at_load;
 
 /// Signature of a thread-exit callback: it receives the pointer given at registration.
 pub(crate) type ThreadExitFn = fn(*mut u8);

@@ -10,6 +10,42 @@ pub fn check(name: &str, f: impl FnOnce()) {
     println!("test {name} ... ok");
 }
 
+/// Ends the process with `message` if it is still running after `limit`, for a test whose
+/// failure could be a hang (a deadlock or a spin in the allocator): it then fails instead of
+/// holding CI up until the job's timeout. Once it has started, the watchdog thread never
+/// allocates, since the allocator may be what is stuck: it sleeps, writes the message
+/// straight to stderr and aborts. So that none of its own start-up allocations (the standard
+/// library's thread set-up) falls inside the test either, this returns only after that
+/// start-up has finished.
+pub fn start_watchdog(limit: std::time::Duration, message: &'static str) {
+    let started = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let watchdog_started = std::sync::Arc::clone(&started);
+    std::thread::spawn(move || {
+        watchdog_started.wait();
+        std::thread::sleep(limit);
+        write_stderr_unlocked(message.as_bytes());
+        std::process::abort();
+    });
+    started.wait();
+}
+
+/// Writes to file descriptor 2 without taking `std::io::stderr`'s lock, which a stuck thread
+/// may hold (a panic message is printed under it, and printing allocates).
+#[cfg(unix)]
+fn write_stderr_unlocked(message: &[u8]) {
+    use std::os::unix::io::FromRawFd;
+    // SAFETY: descriptor 2 is open for the life of the process; `ManuallyDrop` keeps this
+    // `File` from closing it.
+    let mut stderr = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(2) });
+    let _ = std::io::Write::write_all(&mut *stderr, message);
+}
+
+/// Elsewhere through `std::io::stderr`, lock and all.
+#[cfg(not(unix))]
+fn write_stderr_unlocked(message: &[u8]) {
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), message);
+}
+
 /// Prints the closing line a test runner would.
 pub fn finish(passed: usize) {
     println!("\ntest result: ok. {passed} passed; 0 failed");

@@ -17,6 +17,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::{LoadedModule, Placement};
+use crate::fork_lock::ForkHandlers;
 
 const PT_LOAD: u32 = 1;
 
@@ -73,6 +74,11 @@ crate::fork_lock::fork_safe_mutex! {
     /// whole walk and does not take it around `fork()`, so a child forked mid-walk would
     /// inherit it held, and its own first lookup would hang. A fork waits for this instead.
     static PHDR_WALK: () = ();
+}
+
+/// The module walk's lock's fork handlers.
+pub(super) fn fork_handlers() -> Option<ForkHandlers> {
+    Some(PHDR_WALK.fork_handlers())
 }
 
 pub(super) fn loaded_modules() -> Vec<LoadedModule> {

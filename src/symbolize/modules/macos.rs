@@ -10,6 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use super::{LoadedModule, Placement};
+use crate::fork_lock::ForkHandlers;
 
 const MH_MAGIC_64: u32 = 0xfeed_facf;
 const LC_SEGMENT_64: u32 = 0x19;
@@ -48,6 +49,11 @@ extern "C" {
     fn _dyld_get_image_header(image_index: u32) -> *const MachHeader64;
     fn _dyld_get_image_vmaddr_slide(image_index: u32) -> isize;
     fn _dyld_get_image_name(image_index: u32) -> *const c_char;
+}
+
+/// Listing the modules takes no lock of the crate's here.
+pub(super) fn fork_handlers() -> Option<ForkHandlers> {
+    None
 }
 
 pub(super) fn loaded_modules() -> Vec<LoadedModule> {

@@ -10,6 +10,8 @@
 //!   (`GetModuleHandleExW` with `FROM_ADDRESS`, then `GetModuleFileNameW`);
 //! - `other.rs` knows no modules, so every frame stays a raw address.
 //!
+//! Each also exports `fork_handlers()`: those of the lock it takes, if any.
+//!
 //! A module is described by the address ranges it occupies and by its [`Placement`]: how to
 //! turn a runtime address into the address the debug information speaks about.
 
@@ -37,6 +39,11 @@ mod imp;
 )))]
 #[path = "other.rs"]
 mod imp;
+
+/// The fork handlers of the lock the backend takes around its module walk, if it has one.
+pub(super) fn fork_handlers() -> Option<crate::fork_lock::ForkHandlers> {
+    imp::fork_handlers()
+}
 
 /// How a module's runtime addresses relate to the addresses in its file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use std::os::windows::ffi::OsStringExt;
 use std::path::PathBuf;
 
 use super::{LoadedModule, Placement};
+use crate::fork_lock::ForkHandlers;
 
 const GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS: u32 = 0x4;
 const GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT: u32 = 0x2;
@@ -18,6 +19,11 @@ const GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT: u32 = 0x2;
 extern "system" {
     fn GetModuleHandleExW(flags: u32, module_name: *const u16, module: *mut *mut c_void) -> i32;
     fn GetModuleFileNameW(module: *mut c_void, file_name: *mut u16, size: u32) -> u32;
+}
+
+/// Listing the modules takes no lock of the crate's here.
+pub(super) fn fork_handlers() -> Option<ForkHandlers> {
+    None
 }
 
 pub(super) fn loaded_modules() -> Vec<LoadedModule> {
