@@ -194,8 +194,16 @@ fn check_invariants(json: &str, stats: &dhat::HeapStats) {
     assert!(stats.curr_bytes <= stats.max_bytes && stats.curr_blocks as u64 <= stats.total_blocks);
 }
 
+/// The test takes about a second in a debug build; the rest is room for the sanitizer builds
+/// and a loaded machine. A profiler that mishandles a null can instead spin for good.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
 #[test]
 fn scheduled_failures_under_heap_profiling() {
+    common::start_watchdog(
+        DEADLINE,
+        "reliability_heap_faults: not finished after 300 s (a hang or a spin in the profiler?)\n",
+    );
     let ops: u64 = std::env::var("MOD_ALLOC_STRESS_OPS")
         .ok()
         .and_then(|v| v.parse().ok())
