@@ -22,14 +22,6 @@ use mod_alloc::{ModAlloc, Symbolizer};
 #[global_allocator]
 static GLOBAL: ModAlloc = ModAlloc::new();
 
-extern "C" {
-    fn pthread_atfork(
-        prepare: Option<extern "C" fn()>,
-        parent: Option<extern "C" fn()>,
-        child: Option<extern "C" fn()>,
-    ) -> i32;
-}
-
 /// The forked child's one lookup takes milliseconds once the parse is done; a hung child is
 /// killed.
 const CHILD_DEADLINE: Duration = Duration::from_secs(10);
@@ -105,9 +97,11 @@ fn a_fork_under_way_waits_for_a_mutexs_first_holder() {
 #[test]
 #[ignore = "run by a_fork_under_way_waits_for_a_mutexs_first_holder"]
 fn scenario_in_a_fresh_process() {
-    // SAFETY: the handler is a plain function that lives for the whole process.
-    let registered = unsafe { pthread_atfork(Some(start_first_lookup_during_prepare), None, None) };
-    assert_eq!(registered, 0);
+    assert!(common::fork::register_handlers(
+        Some(start_first_lookup_during_prepare),
+        None,
+        None
+    ));
     let lookup = std::thread::spawn(|| {
         assert!(wait_for(&GO, Duration::from_secs(60)), "no fork began");
         ENTERED.store(true, Ordering::Release);

@@ -23,11 +23,6 @@ use mod_alloc::dhat_compat as dhat;
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
 extern "C" {
-    fn pthread_atfork(
-        prepare: Option<extern "C" fn()>,
-        parent: Option<extern "C" fn()>,
-        child: Option<extern "C" fn()>,
-    ) -> i32;
     fn fork() -> i32;
     fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     fn _exit(code: i32) -> !;
@@ -55,15 +50,12 @@ extern "C" fn outer_handler() {
 /// Registers [`inner_handler`] as an initialiser with a priority, which the linker places
 /// before every initialiser without one, the crate's among them.
 extern "C" fn register_inner_handler() {
-    // SAFETY: the handlers are plain functions that live for the whole process.
-    let registered = unsafe {
-        pthread_atfork(
-            Some(inner_handler),
-            Some(inner_handler),
-            Some(inner_handler),
-        )
-    };
-    INNER_REGISTERED.store(registered == 0, Ordering::Relaxed);
+    let registered = common::fork::register_handlers(
+        Some(inner_handler),
+        Some(inner_handler),
+        Some(inner_handler),
+    );
+    INNER_REGISTERED.store(registered, Ordering::Relaxed);
 }
 
 #[used]
@@ -74,15 +66,11 @@ static INNER_REGISTERED: AtomicBool = AtomicBool::new(false);
 #[test]
 fn allocating_fork_handlers_do_not_hang_the_fork() {
     assert!(INNER_REGISTERED.load(Ordering::Relaxed));
-    // SAFETY: the handlers are plain functions that live for the whole process.
-    let registered = unsafe {
-        pthread_atfork(
-            Some(outer_handler),
-            Some(outer_handler),
-            Some(outer_handler),
-        )
-    };
-    assert_eq!(registered, 0);
+    assert!(common::fork::register_handlers(
+        Some(outer_handler),
+        Some(outer_handler),
+        Some(outer_handler),
+    ));
     common::start_watchdog(
         Duration::from_secs(60),
         "reliability_fork_handlers: fork hung (deadlock in the fork handlers?)\n",

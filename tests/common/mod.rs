@@ -223,10 +223,25 @@ pub mod fork {
         fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
         fn kill(pid: i32, signal: i32) -> i32;
         fn _exit(code: i32) -> !;
+        fn pthread_atfork(
+            prepare: Option<extern "C" fn()>,
+            parent: Option<extern "C" fn()>,
+            child: Option<extern "C" fn()>,
+        ) -> i32;
     }
 
     const WNOHANG: i32 = 1;
     const SIGKILL: i32 = 9;
+
+    /// Registers fork handlers of the test's own (`pthread_atfork`); whether that worked.
+    pub fn register_handlers(
+        prepare: Option<extern "C" fn()>,
+        parent: Option<extern "C" fn()>,
+        child: Option<extern "C" fn()>,
+    ) -> bool {
+        // SAFETY: the handlers are plain functions, which live for the whole process.
+        unsafe { pthread_atfork(prepare, parent, child) == 0 }
+    }
 
     /// How a child ended.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
