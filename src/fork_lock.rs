@@ -14,10 +14,12 @@
 //!
 //! # When the handlers are registered
 //!
-//! [`register_all`] registers them all, once per process, as the binary is loaded (before
-//! `main`, see [`crate::sys::run_at_load`]) on targets with initialiser sections: ELF
-//! (Linux, Android, the BSDs, illumos, Solaris) and Apple's Mach-O. A lock's first use calls
-//! it too, which is all that other targets get.
+//! [`register_all`] registers them all, once per process, as the binary that holds the crate
+//! is loaded (see [`crate::sys::run_at_load`]) on targets with initialiser sections: ELF
+//! (Linux, Android, the BSDs, illumos, Solaris) and Apple's Mach-O. For an executable that is
+//! before `main`; for a shared library loaded with `dlopen` it is at that call, so handlers
+//! the program registered before then run inside the crate's (see "Order"). A lock's first
+//! use calls it too, which is all that other targets get.
 //!
 //! Registering at first use alone would leave a window. glibc runs only the handlers that
 //! were registered when a fork's prepare phase began, so a first locker that registers while

@@ -8,6 +8,11 @@
 //! that up: it lets another thread start the process's first symbol lookup, which holds the
 //! symbolizer's parse cache while it parses this binary, and returns while the lookup runs.
 //! Each attempt needs a process whose symbolizer is unused, so it runs in a child process.
+//!
+//! With the handlers registered at first use, this hung the child in every run on an idle
+//! machine. On a loaded one a run can still pass: the forking thread may be descheduled after
+//! its prepare handler long enough for the lookup to let go of the lock before the fork
+//! itself. So a regression is caught most of the time there, and a pass is never false.
 #![cfg(all(feature = "symbolicate", target_os = "linux"))]
 
 mod common;

@@ -79,8 +79,9 @@ pub(crate) use stack::thread_stack_bounds;
 /// Makes `$init`, an `extern "C" fn()`, one of the initialisers the loader runs as it loads
 /// the binary that holds the crate: before `main` in an executable, at `dlopen` in a shared
 /// library. ELF targets list it in `.init_array`, Apple's in `__DATA,__mod_init_func`; on
-/// other targets it is never run, so callers must also do its work on first use. It runs
-/// before the standard library has set up `main`'s thread: keep it to C-library calls.
+/// other targets it is never run, so callers must also do its work on first use. It may run
+/// before the standard library has set up `main`'s thread: keep it to calls that need no
+/// such set-up, such as the C library's (and std's unbuffered stderr, for a rare message).
 #[cfg(feature = "backtraces")]
 macro_rules! run_at_load {
     ($init:path) => {
