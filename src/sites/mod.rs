@@ -251,6 +251,13 @@ impl Session {
     pub(crate) fn start(frames: usize) -> Session {
         let frames = frames.clamp(1, MAX_FRAMES);
         let _suspended = Suspended::new();
+        // Read before the lock, never under it: std holds its environment lock across the
+        // `fork` in `Command::spawn`, a waiting `set_var` keeps new readers out, and a fork
+        // waits for this lock (`tests/reliability_fork_env_lock.rs`).
+        let buckets_var = match table() {
+            None => std::env::var_os(config::BUCKETS_VAR),
+            Some(_) => None,
+        };
         let mut control = control();
         let first = control.running() == 0;
         control.depths[frames] += 1;
@@ -261,7 +268,7 @@ impl Session {
             let table = if control.table_tried {
                 table()
             } else {
-                let (table, bad_setting) = create_table(&mut control);
+                let (table, bad_setting) = create_table(&mut control, buckets_var.as_deref());
                 warning = bad_setting;
                 table
             };
@@ -302,12 +309,16 @@ impl Drop for Session {
     }
 }
 
-/// Reads `MOD_ALLOC_BUCKETS` and publishes the table; also returns the setting's one
-/// warning, if any, for the caller to print.
+/// Publishes the table sized by `buckets_var`, the value of `MOD_ALLOC_BUCKETS` (read by the
+/// caller before it took the lock); also returns the setting's one warning, if any, for the
+/// caller to print.
 #[cold]
-fn create_table(control: &mut Control) -> (Option<&'static Table>, Option<String>) {
+fn create_table(
+    control: &mut Control,
+    buckets_var: Option<&std::ffi::OsStr>,
+) -> (Option<&'static Table>, Option<String>) {
     control.table_tried = true;
-    let setting = config::parse_buckets(std::env::var_os(config::BUCKETS_VAR).as_deref());
+    let setting = config::parse_buckets(buckets_var);
     (publish_table(setting.buckets), setting.warning)
 }
 
