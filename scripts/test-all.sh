@@ -269,6 +269,16 @@ step_quickstart() {
     run grep -q '"mode": "rust-heap"' "$out/dhat-heap.json"
     # And without the feature it still runs, printing the figures only.
     run cargo run --release --example quickstart
+    # The other examples run to the end too: each fails with a panic or an error status if
+    # what it shows stops working (`dhat_json` runs in the compat step, which also loads its
+    # files in the viewer).
+    local example
+    for example in dhat_drop_in dhat_ad_hoc heap_assertions symbolicate; do
+        (cd "$out" && RUSTFLAGS="$FRAME_POINTER_FLAGS" \
+            run cargo run --release --features dhat-compat --example "$example" \
+            --manifest-path "$OLDPWD/Cargo.toml" --target-dir "$FRAME_POINTER_TARGET")
+    done
+    run grep -q '"mode": "rust-ad-hoc"' "$out/dhat-ad-hoc.json"
 }
 
 step_bench() {
