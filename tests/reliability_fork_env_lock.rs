@@ -24,6 +24,8 @@ static GLOBAL: ModAlloc = ModAlloc::new();
 
 /// How long the prepare handler gives each thread to reach the lock it then waits for.
 const SETTLE: Duration = Duration::from_millis(100);
+/// How long a thread waits for the fork to begin: the main thread spawns at once.
+const WAIT_LIMIT: Duration = Duration::from_secs(30);
 
 /// Set for the one fork whose prepare handler lines the threads up.
 static ARMED: AtomicBool = AtomicBool::new(false);
@@ -31,12 +33,6 @@ static ARMED: AtomicBool = AtomicBool::new(false);
 static SET_NOW: AtomicBool = AtomicBool::new(false);
 /// Prepare handler → profiler thread: start the process's first profiler now.
 static START_NOW: AtomicBool = AtomicBool::new(false);
-
-fn wait_for(flag: &AtomicBool) {
-    while !flag.load(Ordering::Acquire) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 extern "C" fn line_up_during_prepare() {
     if !ARMED.swap(false, Ordering::AcqRel) {
@@ -54,7 +50,8 @@ extern "C" fn line_up_during_prepare() {
 fn a_profiler_start_does_not_read_the_environment_under_a_lock_a_fork_waits_for() {
     common::start_watchdog(
         Duration::from_secs(60),
-        "reliability_fork_env_lock: a profiler start, set_var and a spawn deadlocked\n",
+        "reliability_fork_env_lock",
+        "a profiler start, set_var and a spawn deadlocked",
     );
     assert!(common::fork::register_handlers(
         Some(line_up_during_prepare),
@@ -62,11 +59,11 @@ fn a_profiler_start_does_not_read_the_environment_under_a_lock_a_fork_waits_for(
         None
     ));
     let writer = std::thread::spawn(|| {
-        wait_for(&SET_NOW);
+        assert!(common::wait_for(&SET_NOW, WAIT_LIMIT), "no fork began");
         std::env::set_var("MOD_ALLOC_TEST_UNRELATED", "1");
     });
     let starter = std::thread::spawn(|| {
-        wait_for(&START_NOW);
+        assert!(common::wait_for(&START_NOW, WAIT_LIMIT), "no fork began");
         drop(Profiler::start());
     });
     ARMED.store(true, Ordering::Release);

@@ -19,7 +19,7 @@ mod common;
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::fork::{run_child, Child};
 use mod_alloc::{ModAlloc, Symbolizer};
@@ -55,23 +55,12 @@ fn looked_up() -> usize {
     black_box(looked_up as fn() -> usize as usize)
 }
 
-fn wait_for(flag: &AtomicBool, limit: Duration) -> bool {
-    let start = Instant::now();
-    while !flag.load(Ordering::Acquire) {
-        if start.elapsed() > limit {
-            return false;
-        }
-        std::thread::yield_now();
-    }
-    true
-}
-
 extern "C" fn start_first_lookup_during_prepare() {
     if !ARMED.swap(false, Ordering::AcqRel) {
         return;
     }
     GO.store(true, Ordering::Release);
-    if wait_for(&ENTERED, Duration::from_secs(10)) {
+    if common::wait_for(&ENTERED, Duration::from_secs(10)) {
         std::thread::sleep(PAUSE);
         HELD_AT_FORK.store(!LOOKUP_DONE.load(Ordering::Acquire), Ordering::Release);
     }
@@ -108,7 +97,10 @@ fn scenario_in_a_fresh_process() {
         None
     ));
     let lookup = std::thread::spawn(|| {
-        assert!(wait_for(&GO, Duration::from_secs(60)), "no fork began");
+        assert!(
+            common::wait_for(&GO, Duration::from_secs(60)),
+            "no fork began"
+        );
         ENTERED.store(true, Ordering::Release);
         let named = !Symbolizer::new().resolve(looked_up() + 1).is_empty();
         LOOKUP_DONE.store(true, Ordering::Release);

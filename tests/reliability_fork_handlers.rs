@@ -73,7 +73,8 @@ fn allocating_fork_handlers_do_not_hang_the_fork() {
     ));
     common::start_watchdog(
         Duration::from_secs(60),
-        "reliability_fork_handlers: fork hung (deadlock in the fork handlers?)\n",
+        "reliability_fork_handlers",
+        "a fork hung: a deadlock in the fork handlers?",
     );
     // The harness's main thread allocates once as it settles into waiting for this test; let
     // that happen before the profile starts.

@@ -202,7 +202,8 @@ const DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
 fn scheduled_failures_under_heap_profiling() {
     common::start_watchdog(
         DEADLINE,
-        "reliability_heap_faults: not finished after 300 s (a hang or a spin in the profiler?)\n",
+        "reliability_heap_faults",
+        "a hang or a spin in the profiler?",
     );
     let ops: u64 = std::env::var("MOD_ALLOC_STRESS_OPS")
         .ok()

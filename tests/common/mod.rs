@@ -17,7 +17,11 @@ pub fn check(name: &str, f: impl FnOnce()) {
 /// straight to stderr and aborts. So that none of its own start-up allocations (the standard
 /// library's thread set-up) falls inside the test either, this returns only after that
 /// start-up has finished.
-pub fn start_watchdog(limit: std::time::Duration, message: &'static str) {
+///
+/// The message names the `test`, the limit, and what a hang would most likely mean.
+pub fn start_watchdog(limit: std::time::Duration, test: &str, likely_cause: &str) {
+    let seconds = limit.as_secs();
+    let message = format!("{test}: not finished after {seconds} s ({likely_cause})\n");
     let started = std::sync::Arc::new(std::sync::Barrier::new(2));
     let watchdog_started = std::sync::Arc::clone(&started);
     std::thread::spawn(move || {
@@ -27,6 +31,19 @@ pub fn start_watchdog(limit: std::time::Duration, message: &'static str) {
         std::process::abort();
     });
     started.wait();
+}
+
+/// Waits until another thread sets `flag`, or `limit` passes; whether it was set. It yields
+/// rather than sleeps, so a caller that times what follows sees the flag at once.
+pub fn wait_for(flag: &std::sync::atomic::AtomicBool, limit: std::time::Duration) -> bool {
+    let start = std::time::Instant::now();
+    while !flag.load(std::sync::atomic::Ordering::Acquire) {
+        if start.elapsed() > limit {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+    true
 }
 
 /// Writes to file descriptor 2 without taking `std::io::stderr`'s lock, which a stuck thread
