@@ -367,7 +367,7 @@ pub(crate) fn report() -> CallSiteReport {
 /// does. Call it with the calling thread's recording suspended, and free the report the same
 /// way: unlike [`report`], it is the crate's own scratch memory, never handed to the caller.
 ///
-/// The session lock is held throughout, so no session can end, and no new generation sweep
+/// The control lock is held throughout, so no session can end, and no new generation sweep
 /// the table, while it is read.
 #[cfg(feature = "dhat-compat")]
 pub(crate) fn running_report() -> Option<(CallSiteReport, std::time::Duration)> {
@@ -389,7 +389,7 @@ fn read_sites() -> CallSiteReport {
     read_generation(baseline)
 }
 
-/// [`read_sites`] with the generation's `baseline` already read; must not take the session
+/// [`read_sites`] with the generation's `baseline` already read; must not take the control
 /// lock, which [`running_report`] holds around it.
 fn read_generation(baseline: EventFigures) -> CallSiteReport {
     // Acquire: as in `record`; also makes every site published so far visible.
