@@ -1,9 +1,12 @@
 //! `MOD_ALLOC_BUCKETS`: the capacity of the call-site table's first segment.
 //!
-//! The variable is read once per process, by the first [`crate::Profiler::start`] that turns
-//! call-site capture on. That runs in the caller's own context with its recording suspended,
-//! never inside an allocator call, so reading the environment (which takes std's environment
-//! lock and allocates) can neither re-enter the allocator nor deadlock with it.
+//! The value sizes the table once per process, when the first [`crate::Profiler::start`]
+//! turns call-site capture on. A start reads the variable while no table exists yet, in the
+//! caller's own context with its recording suspended and before it takes the call-site
+//! control lock: never inside an allocator call and never under a lock of the crate's, so
+//! reading the environment (which takes std's environment lock and allocates) can neither
+//! re-enter the allocator nor deadlock with it, nor with a fork (`Command::spawn` forks
+//! while holding std's environment lock, and a fork waits for the control lock).
 //!
 //! | value | capacity | stderr |
 //! |---|---|---|

@@ -40,8 +40,8 @@
 //!
 //! # Capacity
 //!
-//! The first segment's capacity comes from `MOD_ALLOC_BUCKETS` (see [`config`]), read once,
-//! in user context, by the first session.
+//! The first segment's capacity comes from `MOD_ALLOC_BUCKETS` (see [`config`]), read in user
+//! context before the control lock is taken, and used by the first session.
 
 mod config;
 mod primitive;
