@@ -2,7 +2,7 @@
 //! The native profiler's call sites take the same path from step 2 on, untrimmed
 //! ([`build_call_site_document`]).
 //!
-//! The steps follow dhat 0.3.3 (see the behaviour reference, §2.2 and §3):
+//! The steps follow dhat 0.3.3's backtrace trimming and JSON output:
 //!
 //! 1. **Bottom and top trimming by address.** The frames common to the end of the stack
 //!    captured at start and the stack of the first event are the runtime below `main`; a
