@@ -6,8 +6,8 @@
 //! runs: walk the caller's frames and read the clock → take *the calling thread's own* lock
 //! (see [`thread`]) → find the program point in the thread's cache, add the block to the
 //! thread's live table, add the event to the thread's batch (see [`batch`]) → release. Every
-//! few hundred events, or when the batch holds more than 64 KiB either way, the thread takes
-//! the session lock once and applies the batch.
+//! few hundred events, or sooner when the batch has touched 64 program points or moved more
+//! than 64 KiB either way, the thread takes the session lock once and applies the batch.
 //!
 //! `dealloc` → if a session runs: take the thread's lock, remove the block from its table
 //! (before the memory goes back, so a concurrent allocation reusing the address cannot be
@@ -35,9 +35,9 @@
 //! What differs from dhat with several threads: dhat orders events by its lock, i.e. by the
 //! wall clock; here events of different threads are ordered a batch at a time, so the peak is
 //! that of a sequence in which each thread's pending events (a batch is flushed at 512
-//! events, or once it moves more than 64 KiB either way) may sit a little earlier or later
-//! than they happened. Each thread's
-//! hot path writes only its own cache lines, which is what lets threads scale.
+//! events, at 64 program points, or once it moves more than 64 KiB either way) may sit a
+//! little earlier or later than they happened. Each thread's hot path writes only its own
+//! cache lines, which is what lets threads scale.
 //!
 //! The session lock and threads' locks are spin locks (see [`lock`]); a thread never waits
 //! for the session lock while holding its own. While a thread holds the session lock its
