@@ -116,7 +116,8 @@ impl<T: Copy> SysVec<T> {
             // SAFETY: `new_layout` has a non-zero size (capacity >= 8, T not zero-sized).
             unsafe { System.alloc(new_layout) }
         } else {
-            // SAFETY: the buffer was allocated by `System` with `old_layout`.
+            // SAFETY: the buffer was allocated by `System` with `self.layout()`, the layout of
+            // its current capacity.
             unsafe { System.realloc(self.ptr.as_ptr().cast(), self.layout(), new_layout.size()) }
         };
         let Some(ptr) = NonNull::new(raw.cast::<T>()) else {
