@@ -1,11 +1,13 @@
 //! The place for the hot path's calls to the operating system.
 //!
-//! Every OS or C-library call the allocator, the counters and the walker make is declared in
-//! one file under this module, and this file is the single `cfg` dispatch point that picks
-//! it. (Report-time symbolication lists loaded modules through its own calls, kept beside
-//! it in `symbolize/modules`: `dl_iterate_phdr`, dyld's `_dyld_*`, `GetModuleHandleExW` and
-//! `GetModuleFileNameW`.) Each backend exports the same
-//! names, so callers never carry a `#[cfg(target_os)]` of their own:
+//! Every OS or C-library call the allocator, the counters and the frame-pointer walker make is
+//! declared in one file under this module, and this file is the single `cfg` dispatch point
+//! that picks it. (The Windows walk declares `RtlCaptureStackBackTrace` beside it, in
+//! `walk/windows.rs`, which `walk` picks in its own dispatch point. Report-time
+//! symbolication lists loaded modules through its own calls, kept beside it in
+//! `symbolize/modules`: `dl_iterate_phdr`, dyld's `_dyld_*`, `GetModuleHandleExW` and
+//! `GetModuleFileNameW`.) Each backend exports the same names, so callers never carry a
+//! `#[cfg(target_os)]` of their own:
 //!
 //! - [`register_thread_exit`]: run a callback with a pointer when the calling thread exits,
 //!   without using a `thread_local!` destructor (a global allocator must not register those).
