@@ -27,7 +27,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `counters` (default) | lock-free counts, bytes, live heap and peak: [`Profiler`], [`ThreadProfiler`], [`stats`] |
-//! | `backtraces` | frame-pointer call-site capture on x86_64 and aarch64 (16 frames, or `Profiler::builder().frames(n)`), and a lock-free call-site table |
+//! | `backtraces` | call-site capture on x86_64 and aarch64 (a frame-pointer walk; the system unwinder on Windows), 16 frames or `Profiler::builder().frames(n)`, and a lock-free call-site table |
 //! | `symbolicate` | offline function, file, line and inlined-frame names for captured call sites |
 //! | `dhat-compat` | `mod_alloc::dhat_compat`, the `dhat` 0.3.3 API, and the DHAT JSON writer |
 //!
