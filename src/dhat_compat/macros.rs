@@ -3,10 +3,10 @@
 //! `#[macro_export]` places a macro at the crate root, so each is defined under a hidden
 //! name there and re-exported from `dhat_compat` as `assert`, `assert_eq` and `assert_ne`.
 //! The expansions name everything through `$crate`, so they work however the module is
-//! imported. As in dhat, the condition runs inside `check_assert_condition` with the
-//! thread's recording suspended, the message is built at the call site (so the panic
-//! location is the user's line), and `assert_eq!`/`assert_ne!` evaluate their operands a
-//! second time to format a failure.
+//! imported. As in dhat, the condition runs inside `check_assert_condition` and stays out
+//! of the heap profile (the counters and call sites still see it), the message is built at
+//! the call site (so the panic location is the user's line), and `assert_eq!`/`assert_ne!`
+//! evaluate their operands a second time to format a failure.
 //!
 //! Each failure is one `panic!` at the call site whose format string is a literal and whose
 //! arguments are `stringify!`'d source, the operands and a nested `format_args!`, exactly the
