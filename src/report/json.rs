@@ -28,7 +28,8 @@ impl Layout {
     }
 }
 
-/// Containers a [`PrettyWriter`] can nest (a DHAT document uses three).
+/// Containers a [`PrettyWriter`] can nest (a DHAT document nests four deep: the document,
+/// `pps`, a program point and its `fs`).
 const MAX_DEPTH: u32 = u64::BITS;
 
 /// Writes pretty JSON to `out`. The caller drives the structure; each container tracks
