@@ -151,8 +151,8 @@ const EMPTY_ENTRY: CacheEntry = CacheEntry {
 /// A hit saves the session lock and the shared index. Open addressing with linear probing
 /// on a hash of the whole list, grown to twice the size when three quarters full, so a thread
 /// that keeps meeting thousands of call stacks finds each one here after the first time,
-/// instead of evicting and going back to the session lock (which all threads share). Past
-/// [`CACHE_MAX_ENTRIES`] the cache starts over empty. Identity is settled by comparing the
+/// instead of evicting and going back to the session lock (which all threads share). Once a
+/// table of [`CACHE_MAX_ENTRIES`] is three quarters full, the cache starts over empty. Identity is settled by comparing the
 /// whole list with the point's own frames, so a collision costs a probe, never a wrong point.
 pub(crate) struct PointCache {
     slots: SysVec<CacheEntry>,
