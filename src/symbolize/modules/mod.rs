@@ -1,12 +1,14 @@
 //! Which loaded module holds an address, and where that module was placed.
 //!
 //! This is the one `cfg` dispatch point for the operating-system half of symbolication. Each
-//! backend exports `loaded_modules()` with the same signature:
+//! backend exports `loaded_modules()` (every module, listed) and `module_containing()` (the
+//! one module at an address, asked directly; `None` where the backend only lists), with the
+//! same signatures:
 //!
 //! - `linux.rs` walks the dynamic linker's list with `dl_iterate_phdr` (Linux and Android;
 //!   the BSDs have the same call but are not wired up, and use `other.rs`);
 //! - `macos.rs` walks dyld's image list (`_dyld_image_count` and friends);
-//! - `windows.rs` asks the loader which module contains each address
+//! - `windows.rs` lists nothing and asks the loader which module contains each address
 //!   (`GetModuleHandleExW` with `FROM_ADDRESS`, then `GetModuleFileNameW`);
 //! - `other.rs` knows no modules, so every frame stays a raw address.
 //!
