@@ -45,8 +45,9 @@
 //!
 //! The figures come from this crate's allocator: each thread records into its own tables,
 //! under a lock only it takes on the common path, and call sites are captured by a
-//! frame-pointer walk (at most 64 physical frames, also with `trim_backtraces(None)`). The
-//! deliberate differences, each listed in `MIGRATING_FROM_DHAT.md`:
+//! frame-pointer walk, or by the system unwinder on Windows (at most 64 physical frames, also
+//! with `trim_backtraces(None)`). The deliberate differences, each listed in
+//! `MIGRATING_FROM_DHAT.md`:
 //!
 //! - Program points whose printed frame lists come out identical after trimming are merged
 //!   into one, so DHAT's viewer never rejects a file with "repeated location" (dhat #29).
