@@ -1,7 +1,7 @@
 //! The call-site report (feature `backtraces`): raw return addresses, counts and bytes.
 //!
 //! A [`CallSiteReport`] comes from [`Profiler::call_sites`](crate::Profiler::call_sites). It
-//! needs no symbols: each site is the list of return addresses the frame-pointer walk found,
+//! needs no symbols: each site is the list of return addresses the stack walk found,
 //! innermost first, with the allocator's own frames left out. The `symbolicate` feature turns
 //! the addresses into names.
 //!
