@@ -24,7 +24,8 @@
 //!   is current but the set is not a single instant.
 //! - A thread's own figures ([`crate::ThreadProfiler`]) are exact at every instant.
 //! - The global peak comes from [`peak`]: exact for the thread that reads the window, and
-//!   otherwise short by at most each other live thread's unpublished change, under 64 KiB.
+//!   otherwise off, either way, by at most each other live thread's unpublished change, up
+//!   to 64 KiB.
 
 pub(crate) mod net;
 pub(crate) mod padded;

@@ -15,7 +15,8 @@
 //! - For the thread that reads a window (it publishes first) the peak is exact.
 //! - Another live thread's change counts once it is published: when it drifts by
 //!   [`PUBLISH_BYTES`], when the thread exits, or when it opens or reads a window. Until then
-//!   a peak can miss it, by less than [`PUBLISH_BYTES`] per thread.
+//!   a peak can miss it, and a change made before a window opened but published while it is
+//!   open counts in that window's peak: either way by up to [`PUBLISH_BYTES`] per thread.
 //!
 //! # Registers
 //!
