@@ -17,9 +17,10 @@
 //! - A session with more than 16,777,215 program points records further blocks as lost
 //!   events, which the end of the session reports.
 //! - A birth later than 2^40 units after the start is stored as that latest time, silently.
-//!   Such a block's lifetime can only be understated. The limit is about 6 hours for a 3 GHz
-//!   TSC on x86_64; on aarch64 the unit follows the counter's rate, for 12.7 hours at
-//!   24 MHz and 4.9 hours at the 1 GHz of ARMv8.6 and later (see `clock::birth_shift`).
+//!   That is earlier than the real birth, so such a block's lifetime can only be overstated,
+//!   by the time from the limit to its birth. The limit is about 6 hours for a 3 GHz TSC on
+//!   x86_64; on aarch64 the unit follows the counter's rate, for 12.7 hours at 24 MHz and
+//!   4.9 hours at the 1 GHz of ARMv8.6 and later (see `clock::birth_shift`).
 
 use super::sysvec::SysVec;
 
