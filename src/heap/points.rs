@@ -387,7 +387,8 @@ mod tests {
         accounting.intern(frames, hash_frames(frames)).unwrap()
     }
 
-    /// The deterministic run in the contract (`heap1`): the same HeapStats at every step.
+    /// A deterministic run (`heap1`) whose figures dhat's rules fix: the same HeapStats at
+    /// every step.
     #[test]
     fn reproduces_dhats_heap1_figures() {
         let mut a = Accounting::new();
@@ -411,7 +412,7 @@ mod tests {
         assert_eq!(totals(&a), (9, 210, 1, 20, 2, 140));
         a.alloc(0x5000, 64, keep, 8).unwrap();
         assert_eq!(totals(&a), (10, 274, 2, 84, 2, 140));
-        // Per point: gb sums to max_bytes (100 + 40), and the figures of the contract's table.
+        // Per point: gb sums to max_bytes (100 + 40), and each point's figures by dhat's rules.
         assert_eq!(a.at_gmax(make_vec), (100, 1));
         assert_eq!(a.at_gmax(with_capacity), (40, 1));
         assert_eq!(a.at_gmax(boxed), (0, 0));
