@@ -1,4 +1,6 @@
-//! POSIX backend: thread-exit notification through a `pthread_key_t` destructor.
+//! POSIX backend: thread-exit notification through a `pthread_key_t` destructor, and (with
+//! `backtraces`) fork handlers through `pthread_atfork` and (with `symbolicate`) read-only
+//! file mappings through `mmap`.
 //!
 //! `std` already links the C library, so the few functions needed are declared here by hand
 //! instead of pulling in the `libc` crate. Only the layout-stable parts of the API are used.

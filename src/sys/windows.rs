@@ -1,7 +1,8 @@
-//! Windows backend: thread-exit notification through a fiber-local-storage callback.
+//! Windows backend: thread-exit notification through a fiber-local-storage callback, and
+//! (with `symbolicate`) read-only file mappings.
 //!
 //! `FlsAlloc` callbacks run when a thread (or fiber) that set the slot ends. `std` links
-//! `kernel32` already, so the two functions are declared here by hand.
+//! `kernel32` already, so the few functions needed are declared here by hand.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering};
