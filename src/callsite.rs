@@ -61,7 +61,8 @@ pub struct CallSiteReport {
     pub unattributed_events: u64,
     /// Events whose stack walk captured no frame (see [`CallSiteReport::notice`]).
     pub zero_frame_events: u64,
-    /// Events whose frame list found no room in the table, even after it grew to its limit.
+    /// Events whose frame list found no room in the table: it had grown to its limit, or
+    /// the memory to grow it or to hold the frame list could not be allocated.
     pub table_full_events: u64,
     /// Events that gave up waiting for another thread to finish inserting their slot.
     pub contended_events: u64,

@@ -130,7 +130,8 @@ const fn tagged(generation: u32, phase: u32) -> u32 {
 /// Why a frame list could not be given a site.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Unplaced {
-    /// Every probed slot of every segment was taken and the chain could not grow.
+    /// Every probed slot of every segment was taken and the chain could not grow (at its
+    /// limit, or out of memory), or the slot's frame buffer could not be allocated.
     Full,
     /// Another thread held the list's slot for longer than the bounded wait.
     Busy,
