@@ -276,9 +276,17 @@ step_quickstart() {
     for example in dhat_drop_in dhat_ad_hoc heap_assertions symbolicate; do
         (cd "$out" && RUSTFLAGS="$FRAME_POINTER_FLAGS" \
             run cargo run --release --features dhat-compat --example "$example" \
-            --manifest-path "$OLDPWD/Cargo.toml" --target-dir "$FRAME_POINTER_TARGET")
+            --manifest-path "$OLDPWD/Cargo.toml" --target-dir "$FRAME_POINTER_TARGET") |
+            tee "$out/$example.txt"
     done
     run grep -q '"mode": "rust-ad-hoc"' "$out/dhat-ad-hoc.json"
+    # `symbolicate` names the example's own code, with file and line...
+    run grep -q 'symbolicate::demo::main (.*examples/symbolicate.rs:[0-9]' \
+        "$out/symbolicate.txt"
+    # ...and built as the README warns not to, without frame pointers, it says why its
+    # lists are empty instead of printing them silently.
+    run cargo run --release --features symbolicate --example symbolicate | tee "$out/no-fp.txt"
+    run grep -q '^mod-alloc: .*force-frame-pointers=yes' "$out/no-fp.txt"
 }
 
 step_bench() {
