@@ -597,6 +597,27 @@ pub fn assert_is_panic<R, F: FnOnce() -> R + std::panic::UnwindSafe>(f: F, expec
 /// needs::<mod_alloc::dhat_compat::AdHocStats>();
 /// ```
 ///
+/// `HeapStats` and `AdHocStats` are `#[non_exhaustive]`: code outside the crate reads their
+/// fields but cannot build one with a struct literal:
+///
+/// ```compile_fail,E0639
+/// let _ = mod_alloc::dhat_compat::HeapStats {
+///     total_blocks: 0,
+///     total_bytes: 0,
+///     curr_blocks: 0,
+///     curr_bytes: 0,
+///     max_blocks: 0,
+///     max_bytes: 0,
+/// };
+/// ```
+///
+/// ```compile_fail,E0639
+/// let _ = mod_alloc::dhat_compat::AdHocStats {
+///     total_events: 0,
+///     total_units: 0,
+/// };
+/// ```
+///
 /// Neither the profiler nor its builder's `build` is `#[must_use]` (this one must compile):
 ///
 /// ```no_run
