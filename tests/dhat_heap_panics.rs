@@ -175,4 +175,21 @@ fn heap_profiler_state_panics() {
         "assert_is_panic: Not a string: Any { .. }",
     );
     dhat::assert_is_panic(|| panic!("{}", String::from("owned")), "owned");
+    // A payload other than the one expected fails as `std::assert_eq!(expected, actual)`
+    // does, expected on the left, whichever kind of string it is. Every check above relies
+    // on this.
+    let mismatches: [fn(); 2] = [
+        || dhat::assert_is_panic(|| std::panic::panic_any("actual"), "expected"),
+        || dhat::assert_is_panic(|| panic!("{}", String::from("actual")), "expected"),
+    ];
+    let (expected, actual) = (std::hint::black_box("expected"), "actual");
+    let reference = std::panic::catch_unwind(|| std::assert_eq!(expected, actual))
+        .expect_err("the strings differ");
+    let reference = reference
+        .downcast_ref::<String>()
+        .expect("std's message is a String");
+    for mismatch in mismatches {
+        let payload = std::panic::catch_unwind(mismatch).expect_err("a mismatch must panic");
+        assert_eq!(payload.downcast_ref::<String>(), Some(reference));
+    }
 }
