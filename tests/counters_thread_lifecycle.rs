@@ -106,7 +106,96 @@ fn first_event_realloc(grow: bool) -> mod_alloc::AllocStats {
     stats
 }
 
+/// A C library's thread-exit destructor (a `pthread_key_create` key), which glibc runs in
+/// key order: this key is created after the allocator's own, so its destructor runs after the
+/// allocator's exit hook has handed the thread's slot back.
+#[cfg(target_os = "linux")]
+mod key_destructor {
+    use super::*;
+
+    type Key = std::ffi::c_uint;
+
+    extern "C" {
+        fn pthread_key_create(
+            key: *mut Key,
+            destructor: Option<extern "C" fn(*mut c_void)>,
+        ) -> c_int;
+        fn pthread_key_delete(key: Key) -> c_int;
+        fn pthread_setspecific(key: Key, value: *const c_void) -> c_int;
+    }
+
+    fn layout(size: usize) -> Layout {
+        Layout::from_size_align(size, 8).unwrap()
+    }
+
+    /// Grows the thread's block from 100 to 1,000 bytes, then frees it.
+    extern "C" fn grow_and_free(block: *mut c_void) {
+        // SAFETY: `block` came from `GLOBAL` with `layout(100)` in `set_block`.
+        unsafe {
+            let grown = GLOBAL.realloc(block.cast(), layout(100), 1_000);
+            assert!(!grown.is_null());
+            GLOBAL.dealloc(grown, layout(1_000));
+        }
+    }
+
+    /// Allocates 100 bytes and leaves them to the key's destructor.
+    extern "C" fn set_block(key: *mut c_void) -> *mut c_void {
+        // SAFETY: the size is not zero.
+        let block = unsafe { GLOBAL.alloc(layout(100)) };
+        assert!(!block.is_null());
+        // SAFETY: `key` is a live key made by `pthread_key_create`.
+        assert_eq!(
+            unsafe { pthread_setspecific(key as usize as Key, block.cast()) },
+            0
+        );
+        std::ptr::null_mut()
+    }
+
+    /// Allocates nothing.
+    extern "C" fn nothing(_key: *mut c_void) -> *mut c_void {
+        std::ptr::null_mut()
+    }
+
+    /// One raw thread whose key destructor reallocates and frees its block, or, without
+    /// `late`, a thread that makes no allocator call; returns the window's figures.
+    pub(super) fn run(late: bool) -> mod_alloc::AllocStats {
+        let mut key: Key = 0;
+        // SAFETY: `key` is a valid place for the new key; the destructor has the C ABI.
+        assert_eq!(
+            unsafe { pthread_key_create(&mut key, Some(grow_and_free)) },
+            0
+        );
+        let p = Profiler::start();
+        run_raw_thread(if late { set_block } else { nothing }, key as usize);
+        let stats = p.stop();
+        // SAFETY: the key is no longer used.
+        unsafe { pthread_key_delete(key) };
+        stats
+    }
+}
+
 fn main() {
+    #[cfg(target_os = "linux")]
+    common::check(
+        "a_realloc_in_a_thread_exit_destructor_after_the_hook",
+        || {
+            let late = key_destructor::run(true);
+            let without = key_destructor::run(false);
+            // After the exit hook the events no longer have the thread's slot; they must still
+            // be counted, the realloc as a realloc.
+            assert_eq!(
+                (
+                    late.alloc_count - without.alloc_count,
+                    late.realloc_count - without.realloc_count,
+                    late.dealloc_count - without.dealloc_count,
+                    late.total_bytes - without.total_bytes,
+                    late.freed_bytes - without.freed_bytes,
+                ),
+                (1, 1, 1, 1_100, 1_100),
+                "{late:?} vs {without:?}"
+            );
+        },
+    );
     #[cfg(unix)]
     common::check("a_realloc_that_is_a_thread_s_first_event", || {
         let with_realloc = first_event_realloc(true);
@@ -138,5 +227,11 @@ fn main() {
             assert_eq!(s.net_bytes, 0, "{s:?}");
         }
     });
-    common::finish(if cfg!(unix) { 2 } else { 1 });
+    common::finish(if cfg!(target_os = "linux") {
+        3
+    } else if cfg!(unix) {
+        2
+    } else {
+        1
+    });
 }
