@@ -742,6 +742,40 @@ fn identical_printed_frame_lists_are_merged() {
     assert_eq!(doc.pps[1].fs, [1, 1]);
 }
 
+#[test]
+fn a_merged_peak_is_the_largest_part_peak_or_sum_at_the_peak_or_at_the_end() {
+    // Each pair prints alike (the first frames have no symbols), so each merges into one.
+    let mut resolver = table(vec![
+        (0x4, vec![symbol("app::main", "/a.rs", 1, 1)]),
+        (0x5, vec![symbol("app::other", "/b.rs", 2, 1)]),
+    ]);
+    // One part's own peak is above everything summed: it is the merged peak.
+    let mut a = point(&[0x90, 0x4], 40, 2);
+    (a.max_bytes, a.max_blocks) = (30, 1);
+    (a.at_gmax_bytes, a.at_gmax_blocks) = (8, 1);
+    let mut b = point(&[0x91, 0x4], 16, 2);
+    (b.max_bytes, b.max_blocks) = (12, 2);
+    (b.at_gmax_bytes, b.at_gmax_blocks) = (8, 1);
+    // Σeb is above each part's peak and Σgb: it is the merged peak.
+    let mut c = point(&[0x92, 0x5], 10, 1);
+    (c.max_bytes, c.max_blocks) = (10, 1);
+    (c.at_end_bytes, c.at_end_blocks) = (10, 1);
+    let d = ProgramPoint {
+        frames: vec![0x93, 0x5],
+        ..c.clone()
+    };
+    let doc = build_document(
+        &profile(Mode::Heap, vec![a, b, c, d]),
+        &mut resolver,
+        String::new(),
+        1,
+    );
+    assert_eq!(doc.pps.len(), 2);
+    let peaks: Vec<_> = doc.pps.iter().map(|pp| (pp.mb, pp.mbk)).collect();
+    assert_eq!(peaks, [(30, 1), (20, 2)]);
+    assert_eq!((doc.pps[0].gb, doc.pps[1].eb), (16, 20));
+}
+
 /// A small heap document, built by hand and checked against literal text.
 fn small_heap_document() -> super::DhatDocument {
     let mut resolver = table(vec![(
