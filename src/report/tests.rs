@@ -706,6 +706,10 @@ fn bottom_frames_shared_with_the_start_stack_are_cut_and_the_cap_applies() {
     p.first_event_frames = vec![0x60, 0x70];
     let doc = build_document(&p, &mut resolver, String::new(), 1);
     assert_eq!(doc.pps[0].fs.len(), 4);
+    // Also when it is the whole of the first event's stack only.
+    p.start_frames = vec![0x50, 0x60, 0x70];
+    let doc = build_document(&p, &mut resolver, String::new(), 1);
+    assert_eq!(doc.pps[0].fs.len(), 4);
 }
 
 #[test]
