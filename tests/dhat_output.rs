@@ -144,6 +144,29 @@ fn check_heap_summary(lines: &[String]) {
     numbers(&lines[2], "dhat: At t-end:  ", "bytes", "blocks");
 }
 
+/// The summary's figures are the file's sums: Total of `tb`/`tbk`, At t-gmax of `gb`/`gbk`
+/// (one thread, so exactly the peak) and At t-end of `eb`/`ebk`.
+fn check_heap_summary_against_file(lines: &[String], json: &serde_json::Value) {
+    let sum = |key: &str| -> u128 {
+        let pps = json["pps"].as_array().unwrap();
+        pps.iter()
+            .map(|pp| u128::from(pp[key].as_u64().unwrap()))
+            .sum()
+    };
+    let expected = [
+        ("dhat: Total:     ", "tb", "tbk"),
+        ("dhat: At t-gmax: ", "gb", "gbk"),
+        ("dhat: At t-end:  ", "eb", "ebk"),
+    ];
+    for (line, (prefix, bytes, blocks)) in lines.iter().zip(expected) {
+        assert_eq!(
+            numbers(line, prefix, "bytes", "blocks"),
+            (sum(bytes), sum(blocks)),
+            "{line}"
+        );
+    }
+}
+
 fn read_json(path: &Path) -> (String, serde_json::Value) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let value = serde_json::from_str(&text).unwrap();
@@ -175,6 +198,7 @@ fn output_scenarios() {
     let (text, json) = read_json(&out.dir.join("dhat-heap.json"));
     check_file_layout(&text);
     assert_eq!(json["mode"], "rust-heap");
+    check_heap_summary_against_file(&out.lines, &json);
     assert!(json["cmd"].as_str().unwrap().contains("dhat_output"));
 
     // Ad hoc: one summary line in units and events, and dhat-ad-hoc.json.
