@@ -1,6 +1,7 @@
 //! Blocks allocated on one thread and freed or reallocated on another, while the allocating
 //! thread's events are still pending in its batch: the free must be applied after the
-//! allocation, so no figure ever goes below zero and the profile's sums still hold.
+//! allocation, so no figure ever goes below zero and the profile's sums still hold. Then
+//! blocks freed after their thread has exited.
 #![cfg(feature = "dhat-compat")]
 
 mod common;
@@ -100,5 +101,25 @@ fn frees_and_reallocs_on_another_thread() {
         );
     }
     assert!(stats.max_bytes < BLOCKS * BOX_BYTES, "{stats:?}");
+    drop(profiler);
+
+    // Blocks whose thread has exited before they are freed: their bookkeeping outlives the
+    // thread, so the frees still count.
+    let profiler = dhat::Profiler::builder().testing().build();
+    let kept: Vec<Box<[u8; BOX_BYTES]>> = std::thread::spawn(|| (0..10).map(make_box).collect())
+        .join()
+        .unwrap();
+    let before = dhat::HeapStats::get();
+    drop(kept);
+    let after = dhat::HeapStats::get();
+    let vec_bytes = 10 * std::mem::size_of::<Box<[u8; BOX_BYTES]>>();
+    assert_eq!(
+        (
+            before.curr_blocks - after.curr_blocks,
+            before.curr_bytes - after.curr_bytes
+        ),
+        (11, 10 * BOX_BYTES + vec_bytes),
+        "{before:?} {after:?}"
+    );
     drop(profiler);
 }
