@@ -511,6 +511,36 @@ mod tests {
         assert_eq!(a.frames_of(second), [1, 2, 4]);
     }
 
+    /// A realloc whose new block could not be tracked leaves the figures of a free of the
+    /// old block, the point's included (without a lifetime: the block was never seen freed).
+    #[test]
+    fn an_untrackable_realloc_counts_as_a_free_of_the_old_block() {
+        let (mut freed, mut lost) = (Accounting::new(), Accounting::new());
+        for a in [&mut freed, &mut lost] {
+            let x = site(a, &[1]);
+            a.alloc(0x100, 40, x, 1).unwrap();
+            a.alloc(0x200, 8, x, 2).unwrap();
+        }
+        assert!(freed.dealloc(0x100, 40, 3));
+        let block = lost.live.remove(0x100).unwrap();
+        lost.record_untrackable_realloc(block.point, 40);
+        assert_eq!(lost.heap, freed.heap);
+        let figures = |a: &Accounting| {
+            let p = a.point(0);
+            let (gb, gbk) = a.at_gmax(0);
+            (
+                p.curr_bytes,
+                p.curr_blocks,
+                p.max_bytes,
+                p.max_blocks,
+                gb,
+                gbk,
+            )
+        };
+        assert_eq!(figures(&lost), (8, 1, 48, 2, 48, 2));
+        assert_eq!(figures(&lost), figures(&freed));
+    }
+
     #[test]
     fn untracked_frees_are_ignored() {
         let mut a = Accounting::new();
