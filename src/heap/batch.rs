@@ -460,6 +460,13 @@ mod tests {
         batch.alloc(0, FLUSH_BYTES as usize + 1, 1);
         assert!(batch.wants_flush(), "large block");
         batch.clear();
+        batch.alloc(0, FLUSH_BYTES as usize + 1, 1);
+        batch.dealloc(0, FLUSH_BYTES as usize + 1, 0);
+        assert!(
+            batch.wants_flush(),
+            "large block already freed: its peak is pending"
+        );
+        batch.clear();
         for _ in 0..FLUSH_EVENTS / 2 {
             batch.alloc(1, 8, 1);
             assert!(!batch.wants_flush());
