@@ -475,6 +475,23 @@ mod tests {
         assert!(batch.wants_flush(), "many events");
     }
 
+    /// A batch's lost events reach the accounting once: the flush that hands them over
+    /// leaves the batch without them.
+    #[test]
+    fn lost_events_are_handed_over_once() {
+        let mut shared = accounting();
+        let mut batch = Box::new(Batch::new());
+        batch.lost_events = 3;
+        batch.alloc(0, 8, 1);
+        for now in 2..5 {
+            shared.apply_batch(&batch);
+            batch.clear();
+            batch.alloc(1, 8, now);
+        }
+        shared.apply_batch(&batch);
+        assert_eq!(shared.lost_events, 3);
+    }
+
     /// Two threads' batches applied one after the other keep the invariants of every
     /// profile: Σ at-t-gmax = the peak, and each point's at-t-gmax and current figures within
     /// its own peak.
