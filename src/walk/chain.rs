@@ -325,9 +325,14 @@ mod tests {
         stack.record(4, stack.addr(11), 0x2222);
         stack.record(11, 0, 0x6666);
         assert_eq!(walk(&stack, stack.range(), BASE, 0, 8), [0x1111, 0x2222]);
-        // A misaligned start reads nothing at all.
+        // A misaligned start reads nothing at all, even where it would find a record.
         assert_eq!(
             walk(&stack, stack.range(), BASE + 8, 0, 8),
+            [] as [usize; 0]
+        );
+        stack.record(13, 0, 0x7777);
+        assert_eq!(
+            walk(&stack, stack.range(), stack.addr(13), 0, 8),
             [] as [usize; 0]
         );
     }
