@@ -247,3 +247,25 @@ fn an_address_outside_every_module_stays_raw() {
     assert_eq!(frames.len(), 1);
     assert!(!frames[0].is_resolved(), "{frames:?}");
 }
+
+/// A return address is the instruction after the call. When the call was its function's last
+/// instruction (one that never returns), that is the first byte of the next function, and
+/// the frame still belongs to the caller: `resolve` looks one byte back, so an address at a
+/// function's first byte does not name that function, while the same address resolved as a
+/// code address does. Linux only: a function pointer on Windows may be an incremental-linking
+/// thunk rather than the function itself.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_return_address_at_a_function_s_first_byte_is_not_in_that_function() {
+    let start = chain_top as fn(&mut Vec<Capture>) as usize;
+    let names_chain_top = |frames: &[mod_alloc::Symbol]| {
+        frames
+            .iter()
+            .any(|frame| frame.function.as_deref() == Some("symbolize_chain::chain_top"))
+    };
+    let mut symbolizer = Symbolizer::new();
+    let as_code = symbolizer.resolve_code_address(start).to_vec();
+    assert!(names_chain_top(&as_code), "{as_code:?}");
+    let as_return = symbolizer.resolve(start).to_vec();
+    assert!(!names_chain_top(&as_return), "{as_return:?}");
+}
