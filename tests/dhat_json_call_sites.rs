@@ -1,11 +1,11 @@
 //! `ModAlloc::write_dhat_json` with only the native `Profiler` running writes its call-site
 //! table as a DHAT file: the header of a totals-only file, one program point per site with
-//! its exact bytes and blocks, frames named in dhat's frame-string format, no repeated `fs`,
-//! and nothing of the writer's own work. A dhat-style session still takes precedence, and
-//! with no profiler at all the call fails. Needs frame pointers for the per-function checks
-//! (`RUSTFLAGS="-C force-frame-pointers=yes"`): without them those are narrowed to "every
-//! event is in the file", unless `MOD_ALLOC_EXPECT_FRAME_POINTERS=present` says the build
-//! has them, and then the test fails.
+//! its exact bytes and blocks, largest first, frames named in dhat's frame-string format, no
+//! repeated `fs`, and nothing of the writer's own work. A dhat-style session still takes
+//! precedence, and with no profiler at all the call fails. Needs frame pointers for the
+//! per-function checks (`RUSTFLAGS="-C force-frame-pointers=yes"`): without them those are
+//! narrowed to "every event is in the file", unless `MOD_ALLOC_EXPECT_FRAME_POINTERS=present`
+//! says the build has them, and then the test fails.
 
 mod common;
 
@@ -194,6 +194,21 @@ fn the_native_profiler_s_call_sites_become_a_dhat_file() {
             "{frames:#?}"
         );
     }
+    // Largest first, the order `call_sites().sorted_by_bytes()` gives: the second function's
+    // site (3 × 4,321 bytes) before the first's (7 × 1,234).
+    let position = |function: &str| {
+        pps.iter()
+            .position(|pp| {
+                frames_of(&json, pp)
+                    .iter()
+                    .any(|frame| frame.contains(function))
+            })
+            .unwrap()
+    };
+    assert!(
+        position("common::allocate_second") < position("common::allocate_first"),
+        "{json:#}"
+    );
     drop(profiler);
 }
 
