@@ -475,6 +475,28 @@ mod tests {
         assert!(batch.wants_flush(), "many events");
     }
 
+    /// A batch's epoch counts the peak-setting rises since its last clear, so a thread's
+    /// batch, cleared at every flush, never runs it out however long the thread runs.
+    #[test]
+    fn clearing_restarts_the_epoch() {
+        let mut batch = Box::new(Batch::new());
+        batch.alloc(0, 8, 1);
+        // As after 2^32 - 1 peak-setting rises in the thread's earlier batches.
+        batch.epoch = u32::MAX;
+        batch.clear();
+        let (mut direct, mut batched) = (accounting(), accounting());
+        for (now, address) in [(2, 0x100), (3, 0x200)] {
+            direct.alloc(address, 8, 0, now).unwrap();
+            batch.alloc(0, 8, now);
+        }
+        batched.apply_batch(&batch);
+        let peaks = |a: &Accounting| {
+            let p = a.point(0);
+            (a.heap, a.t_gmax, p.max_bytes, p.max_blocks, a.at_gmax(0))
+        };
+        assert_eq!(peaks(&batched), peaks(&direct));
+    }
+
     /// A batch's lost events reach the accounting once: the flush that hands them over
     /// leaves the batch without them.
     #[test]
