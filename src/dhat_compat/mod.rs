@@ -355,6 +355,13 @@ impl ProfilerBuilder {
             eprint_json: self.eprint_json,
             started: std::time::Instant::now(),
         });
+        drop(phase);
+        if mode == Mode::Heap && self.trim_backtraces.is_some() && !heap::allocator_frames_named() {
+            // Once per process, after the first heap session's start has calibrated the walk,
+            // so that its program points are keyed by the frames dhat's would be. Not under
+            // the phase lock: a fork takes the symbolizer's locks before that one.
+            heap::set_allocator_frames(report::allocator_frames_of_this_build());
+        }
         Profiler
     }
 }

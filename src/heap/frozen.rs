@@ -42,6 +42,7 @@ pub(super) struct Frozen {
     /// Clock ticks from the start to the global peak, if there was one.
     t_gmax: Option<u64>,
     max_frames: Option<usize>,
+    allocator_frames: Option<usize>,
     points: SysVec<FrozenPoint>,
     /// Every frame list below, back to back.
     frames: SysVec<usize>,
@@ -96,6 +97,7 @@ impl Frozen {
             end,
             t_gmax: accounting.t_gmax,
             max_frames: session.max_frames,
+            allocator_frames: session.allocator_frames,
             start_frames: keep(session.start_frames.as_slice())?,
             first_event_frames: keep(first_event)?,
             start_tail: keep(session.start_tail.as_slice())?,
@@ -144,6 +146,7 @@ impl Frozen {
             first_event_tail: frames(self.first_event_tail),
             max_frames: self.max_frames,
             allocator_path: crate::walk::allocator_path(),
+            allocator_frames: self.allocator_frames,
         }
     }
 }

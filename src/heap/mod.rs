@@ -141,6 +141,10 @@ pub(crate) struct Profile {
     /// The allocator's own frames above every captured stack, as the walker's calibration
     /// saw them (`walk::allocator_path`); empty if unknown.
     pub(crate) allocator_path: Vec<usize>,
+    /// How many frames dhat's allocator would put on top of each stack, as the session's
+    /// start named them (see [`set_allocator_frames`]); `None` if it did not, and then the
+    /// report names them from `allocator_path`.
+    pub(crate) allocator_frames: Option<usize>,
 }
 
 /// Which mode runs: 0 none, 1 heap, 2 ad hoc. Read with one `Relaxed` load on the hot path;
@@ -202,7 +206,14 @@ struct Session {
     accounting: Accounting,
     origin: Origin,
     max_frames: Option<usize>,
+    /// How many leading frames identify a program point (see [`Session::settle_depth`]).
     depth: usize,
+    /// The frames dhat's allocator would put on top of each heap stack (see
+    /// [`set_allocator_frames`]); 0 in ad hoc mode; `None` until named.
+    allocator_frames: Option<usize>,
+    /// How many frames at the top of the stacks dhat skips: those the first event's stack
+    /// shares with the start stack. `None` until the first event.
+    top_frames: Option<usize>,
     start_frames: SysVec<usize>,
     first_event_frames: Option<SysVec<usize>>,
     start_tail: SysVec<usize>,
@@ -427,6 +438,9 @@ fn alloc_through_lock(
             return;
         };
         session.flush(data);
+        // The depth shrinks once the session settles it; a thread that followed the session
+        // before then takes the new one here, at its first lookup that missed because of it.
+        data.depth = session.depth;
         if data.live.insert(address, block) {
             session.accounting.record_alloc(point, size, birth);
         } else {
@@ -674,11 +688,79 @@ impl Session {
             }
             // Under the session lock: both copies grow with memory from `System`.
             let _ = self.first_event_tail.extend_from_slice(bottom);
+            self.top_frames = Some(shared_top_len(self.start_frames.as_slice(), frames));
+            self.settle_depth();
             DEPTH.store(self.depth as u32, Ordering::Relaxed);
             FIRST_EVENT_SEEN.store(self.id, Ordering::Relaxed);
         }
         &frames[..frames.len().min(self.depth)]
     }
+
+    /// Sets the depth to the frames that make a program point's identity in dhat, once what
+    /// that takes is known.
+    ///
+    /// dhat keys a point by the frames its walk keeps: it skips the top frames, then keeps
+    /// up to the cap, its own allocator frames included. Two stacks that differ only below
+    /// those are one point, whose peak is the most the two held together. Until both the top
+    /// frames (known at the first event) and the allocator frames (named by the profiler's
+    /// start) are known, the depth is the cap plus the start stack's length, which is never
+    /// shallower than dhat's key: it can split one of dhat's points in two, which the report
+    /// merges back, but never join two.
+    fn settle_depth(&mut self) {
+        let (Some(cap), Some(allocator), Some(top)) =
+            (self.max_frames, self.allocator_frames, self.top_frames)
+        else {
+            return;
+        };
+        self.depth = top
+            .saturating_add(cap.saturating_sub(allocator))
+            .clamp(1, crate::walk::MAX_FRAMES);
+        SESSION_DEPTH.store(self.depth, Ordering::Relaxed);
+        if FIRST_EVENT_SEEN.load(Ordering::Relaxed) == self.id {
+            DEPTH.store(self.depth as u32, Ordering::Relaxed);
+        }
+    }
+}
+
+/// How many frames the first event's stack shares at its top with the start stack: the
+/// frames dhat skips at the top of every stack. None if either stack is shared whole, as dhat
+/// then gives that trimming up.
+pub(crate) fn shared_top_len(start: &[usize], first: &[usize]) -> usize {
+    let len = start.iter().zip(first).take_while(|(a, b)| a == b).count();
+    if len == start.len() || len == first.len() {
+        0
+    } else {
+        len
+    }
+}
+
+/// How many frames dhat's allocator would put on top of each heap stack in this build (see
+/// `report::dhat::dhat_allocator_frames`); [`UNNAMED`] until named. It depends only on how the
+/// program was built, so it is named once per process.
+static ALLOCATOR_FRAMES: AtomicUsize = AtomicUsize::new(UNNAMED);
+const UNNAMED: usize = usize::MAX;
+
+/// Whether [`set_allocator_frames`] has run in this process.
+pub(crate) fn allocator_frames_named() -> bool {
+    ALLOCATOR_FRAMES.load(Ordering::Relaxed) != UNNAMED
+}
+
+/// Records how many frames dhat's allocator would put on top of each heap stack, for the
+/// running heap session and every later one, which settles how many frames identify their
+/// program points. Called after the first heap session's start, in user code and with no
+/// lock of the crate held: naming the frames reads the program's symbols.
+pub(crate) fn set_allocator_frames(count: usize) {
+    ALLOCATOR_FRAMES.store(count, Ordering::Relaxed);
+    let _ = with_session(|session| {
+        if session.allocator_frames.is_some() {
+            return;
+        }
+        // Threads that recorded meanwhile cached their stacks at the provisional depth. From
+        // now on their walks stop at the settled one, so their lookups miss those entries
+        // and take the settled depth at the first miss (see `alloc_through_lock`).
+        session.allocator_frames = Some(count);
+        session.settle_depth();
+    });
 }
 
 /// Before `fork()`: take the session lock and every thread's, so no other thread is half-way
@@ -736,8 +818,8 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
     clock::set_up_birth_units();
     let mut buffer: FrameBuffer = [0; crate::walk::MAX_FRAMES];
     let start_frames = capture_here(&mut buffer);
-    // dhat caps the frames *above* the ones it trims below `main`, so capture the cap plus as
-    // many frames as the starting stack has.
+    // Until the session settles its depth (see `Session::settle_depth`): the cap plus as many
+    // frames as the start stack has, enough for any top frames dhat would skip.
     let depth = max_frames.map_or(crate::walk::MAX_FRAMES, |n| {
         n.saturating_add(start_frames.len())
             .clamp(1, crate::walk::MAX_FRAMES)
@@ -759,6 +841,15 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
             origin: Origin::now(),
             max_frames,
             depth,
+            allocator_frames: match mode {
+                // An ad hoc event's stack has no allocator frames on top.
+                Mode::AdHoc => Some(0),
+                Mode::Heap => {
+                    let named = ALLOCATOR_FRAMES.load(Ordering::Relaxed);
+                    (named != UNNAMED).then_some(named)
+                }
+            },
+            top_frames: None,
             start_frames: stack,
             first_event_frames: None,
             start_tail,

@@ -264,23 +264,6 @@ pub(crate) fn join_arguments(args: impl Iterator<Item = std::ffi::OsString>) -> 
     args.join(" ")
 }
 
-/// Length of the common prefix of `a` and `b`, or 0 if it covers either list entirely
-/// (dhat abandons a trim that reaches the last frame of a walk).
-fn common_prefix_len(a: impl Iterator<Item = usize>, b: impl Iterator<Item = usize>) -> usize {
-    let mut a = a.peekable();
-    let mut b = b.peekable();
-    let mut len = 0;
-    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
-        if x != y {
-            return len;
-        }
-        len += 1;
-        a.next();
-        b.next();
-    }
-    0
-}
-
 /// The frames below the point where the start stack and the first event's stack join: dhat's
 /// common suffix, found so that it still works when the first event's stack was cut short
 /// by the capture depth. It is the tail of `start` from the first frame that also occurs in
@@ -358,7 +341,7 @@ impl<'a> StackBottom<'a> {
 ///
 /// When a frame of the path cannot be named (a stripped binary) or the path is unknown,
 /// this crate's own opt level decides: [`FALLBACK_ALLOCATOR_FRAMES`].
-fn dhat_allocator_frames(path: &[usize], resolver: &mut dyn Resolve) -> usize {
+pub(crate) fn dhat_allocator_frames(path: &[usize], resolver: &mut dyn Resolve) -> usize {
     let mut symbols = Vec::new();
     let mut names = Vec::with_capacity(path.len());
     for &address in path {
@@ -438,7 +421,7 @@ impl FrameTrim {
     fn new(profile: &Profile, allocator_frames: usize) -> Self {
         let (start, first) = (&profile.start_frames, &profile.first_event_frames);
         let enabled = profile.max_frames.is_some();
-        let top_len = common_prefix_len(start.iter().copied(), first.iter().copied());
+        let top_len = crate::heap::shared_top_len(start, first);
         FrameTrim {
             enabled,
             top: first[..top_len].to_vec(),
@@ -582,9 +565,9 @@ pub(crate) fn build_document(
     pid: u32,
 ) -> DhatDocument {
     let allocator_frames = match profile.mode {
-        Mode::Heap if profile.max_frames.is_some() => {
-            dhat_allocator_frames(&profile.allocator_path, resolver)
-        }
+        Mode::Heap if profile.max_frames.is_some() => profile
+            .allocator_frames
+            .unwrap_or_else(|| dhat_allocator_frames(&profile.allocator_path, resolver)),
         _ => 0,
     };
     let trim = FrameTrim::new(profile, allocator_frames);

@@ -45,6 +45,14 @@ impl Resolve for crate::symbolize::Symbolizer {
     }
 }
 
+/// How many frames dhat's allocator would put on top of each heap stack in this build (see
+/// [`dhat::dhat_allocator_frames`]), named from the walker's calibration with the default
+/// resolver.
+pub(crate) fn allocator_frames_of_this_build() -> usize {
+    let mut symbolizer = crate::symbolize::Symbolizer::new();
+    self::dhat::dhat_allocator_frames(&crate::walk::allocator_path(), &mut symbolizer)
+}
+
 /// Resolves `profile` with the default resolver and this process's `cmd` and `pid`.
 pub(crate) fn document_for(profile: &Profile) -> DhatDocument {
     document_and_notes(profile).0

@@ -44,6 +44,7 @@ fn profile(mode: Mode, points: Vec<ProgramPoint>) -> Profile {
         first_event_tail: Vec::new(),
         max_frames: Some(10),
         allocator_path: Vec::new(),
+        allocator_frames: None,
     }
 }
 
