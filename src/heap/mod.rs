@@ -723,7 +723,7 @@ impl Session {
 }
 
 /// How many frames the first event's stack shares at its top with the start stack: the
-/// frames dhat skips at the top of every stack. None if either stack is shared whole, as dhat
+/// frames dhat skips at the top of every stack. 0 if either stack is shared whole, as dhat
 /// then gives that trimming up.
 pub(crate) fn shared_top_len(start: &[usize], first: &[usize]) -> usize {
     let len = start.iter().zip(first).take_while(|(a, b)| a == b).count();
