@@ -66,11 +66,7 @@ fn shallow_block(size: usize) -> Vec<u8> {
 
 #[test]
 fn points_are_cut_below_the_caller_however_deep_the_first_stacks_were() {
-    if mod_alloc::__private::walk::frame_pointers_look_missing() {
-        common::frame_pointers_not_found(
-            "the walker's self-test found no frame pointers",
-            "skipped",
-        );
+    if common::skip_without_frame_pointers() {
         return;
     }
     let test_function = format!(

@@ -68,11 +68,7 @@ fn main_thread_block() -> Vec<u8> {
 }
 
 fn points_that_differ_below_the_cap_share_one_peak() {
-    if mod_alloc::__private::walk::frame_pointers_look_missing() {
-        common::frame_pointers_not_found(
-            "the walker's self-test found no frame pointers",
-            "skipped",
-        );
+    if common::skip_without_frame_pointers() {
         return;
     }
     // A call-site profiler calibrates the walk first. Otherwise the thread's first events

@@ -29,11 +29,7 @@ fn the_shim_keeps_a_frame_of_its_own_only_in_an_unoptimised_build() {
     let profiler = Profiler::start();
     let path = walk::allocator_path();
     drop(profiler);
-    if walk::frame_pointers_look_missing() {
-        common::frame_pointers_not_found(
-            "the walker's self-test found no frame pointers",
-            "skipped",
-        );
+    if common::skip_without_frame_pointers() {
         return;
     }
     assert!(!path.is_empty(), "calibration kept no allocation path");

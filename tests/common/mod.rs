@@ -202,6 +202,18 @@ pub fn frame_pointers_not_found(finding: &str, consequence: &str) {
     eprintln!("note: {finding} (built without frame pointers?); {consequence}");
 }
 
+/// Whether the walker's self-test finds this build without frame pointers, for a check that
+/// needs them and is then skipped. A skip is reported through [`frame_pointers_not_found`], so
+/// where the test command promised frame pointers it fails instead.
+#[cfg(feature = "backtraces")]
+pub fn skip_without_frame_pointers() -> bool {
+    if !mod_alloc::__private::walk::frame_pointers_look_missing() {
+        return false;
+    }
+    frame_pointers_not_found("the walker's self-test found no frame pointers", "skipped");
+    true
+}
+
 /// Each program point of a DHAT document as its total bytes (`tb`) and the function names of
 /// its frames, top first.
 pub fn program_point_functions(json: &str) -> Vec<(u64, Vec<String>)> {
