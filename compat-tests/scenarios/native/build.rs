@@ -1,6 +1,8 @@
 //! Build script shared by `with-dhat` and `with-ours` (their manifests point
 //! here). It compiles `unresolved_paths.c` for the `unresolved_frames`
-//! scenario into a static library whose local functions have no symbols.
+//! scenario into a static library whose local functions have no symbols, and
+//! `no_unwind_tables.c` for the `no_unwind_tables` scenario into one without
+//! unwind tables (no `.eh_frame`).
 //!
 //! The C compiler is `$CC` or `cc`; `strip --discard-all` removes the local
 //! symbols (the relocations refer to sections, so nothing needs them). Only a
@@ -44,7 +46,28 @@ fn main() {
     run(Command::new("strip").arg("--discard-all").arg(&object));
     let _ = std::fs::remove_file(&library);
     run(Command::new("ar").arg("crs").arg(&library).arg(&object));
-    // The scenario names the library in its own `#[link]` attribute: a
+
+    let source = here.join("no_unwind_tables.c");
+    println!("cargo:rerun-if-changed={}", source.display());
+    let object = out.join("no_unwind_tables.o");
+    let library = out.join("libno_unwind_tables.a");
+    let compiler = env::var_os("CC").unwrap_or_else(|| "cc".into());
+    run(Command::new(compiler)
+        .args([
+            "-c",
+            "-O1",
+            "-fPIC",
+            "-fno-omit-frame-pointer",
+            "-fno-optimize-sibling-calls",
+            "-fno-asynchronous-unwind-tables",
+            "-fno-unwind-tables",
+        ])
+        .arg(&source)
+        .arg("-o")
+        .arg(&object));
+    let _ = std::fs::remove_file(&library);
+    run(Command::new("ar").arg("crs").arg(&library).arg(&object));
+    // Each scenario names its library in its own `#[link]` attribute: a
     // `rustc-link-lib` line would only reach the packages' unused lib target.
     println!("cargo:rustc-link-search=native={}", out.display());
 }
