@@ -45,6 +45,26 @@ const C_WITHOUT_FRAME_POINTERS: (&str, &str) = (
     "C code without frame pointers ends a call stack.",
 );
 
+const NO_UNWIND_TABLES: (&str, &str) = (
+    "Deliberate differences",
+    "C code without unwind tables does not end a call stack.",
+);
+
+const START_REENTERED: (&str, &str) = (
+    "Deliberate differences",
+    "Stacks that pass back through the profiler's start keep their own points.",
+);
+
+const ZEROED: (&str, &str) = (
+    "Deliberate differences",
+    "Zeroed allocations have their own call path.",
+);
+
+const BUILD_SETTINGS: (&str, &str) = (
+    "Deliberate differences",
+    "Some build settings still move the trim by one frame.",
+);
+
 /// The table. dhat issue #29: dhat keys program points by instruction
 /// addresses, so after trimming two can print the same frames (the same
 /// `fs` list), which makes dh_view reject the file; we merge such points.
@@ -94,6 +114,76 @@ pub const DIVERGENCES: &[Divergence] = &[
         section: C_WITHOUT_FRAME_POINTERS.0,
         item: C_WITHOUT_FRAME_POINTERS.1,
         documents: &["callbacks.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    // dhat's unwinder stops at a C frame without unwind tables; the frame-pointer walk goes
+    // on, so its callers stay two points.
+    Divergence {
+        scenario: "no_unwind_tables",
+        check: "pp-numbers",
+        section: NO_UNWIND_TABLES.0,
+        item: NO_UNWIND_TABLES.1,
+        documents: &["no-unwind.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    // The trim below the start stack is applied at report time, so stacks joined only by it
+    // are merged there, with the larger part's peak.
+    Divergence {
+        scenario: "bottom_reentry",
+        check: "pp-numbers",
+        section: START_REENTERED.0,
+        item: START_REENTERED.1,
+        documents: &["reentry.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    Divergence {
+        scenario: "recursive_start",
+        check: "pp-numbers",
+        section: START_REENTERED.0,
+        item: START_REENTERED.1,
+        documents: &["recursive.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    // dhat's unoptimised `alloc_zeroed` fallback is a frame its trim counts.
+    Divergence {
+        scenario: "trim_zeroed_debug",
+        check: "pp-frames",
+        section: ZEROED.0,
+        item: ZEROED.1,
+        documents: &["zeroed-4.json", "zeroed-5.json", "zeroed-6.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    Divergence {
+        scenario: "trim_zeroed_debug",
+        check: "pp-numbers",
+        section: ZEROED.0,
+        item: ZEROED.1,
+        documents: &["zeroed-8.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    Divergence {
+        scenario: "trim_zeroed_deps",
+        check: "pp-frames",
+        section: ZEROED.0,
+        item: ZEROED.1,
+        documents: &["zeroed-4.json", "zeroed-5.json", "zeroed-6.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    Divergence {
+        scenario: "trim_zeroed_deps",
+        check: "pp-numbers",
+        section: ZEROED.0,
+        item: ZEROED.1,
+        documents: &["zeroed-8.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    // dhat's program calls a dependency's unoptimised copy of `finish_grow`.
+    Divergence {
+        scenario: "trim_realloc_debug",
+        check: "pp-frames",
+        section: BUILD_SETTINGS.0,
+        item: BUILD_SETTINGS.1,
+        documents: &["realloc-8.json"],
         only_where_dhat_repeats_fs: false,
     },
 ];
