@@ -18,24 +18,10 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 use std::hint::black_box;
 
 #[inline(never)]
-fn site(n: usize) -> Vec<u8> {
-    black_box(Vec::with_capacity(n))
-}
-
-#[inline(never)]
-fn deep(levels: usize, n: usize) -> Vec<u8> {
-    if black_box(levels) == 0 {
-        return site(n);
-    }
-    let block = deep(levels - 1, n);
-    black_box(block)
-}
-
-#[inline(never)]
 fn work(held: &mut Vec<Vec<u8>>) {
-    held.push(site(black_box(10)));
-    held.push(deep(black_box(3), 20));
-    held.push(deep(black_box(30), 30));
+    held.push(common::site(black_box(10)));
+    held.push(common::deep(black_box(3), 20));
+    held.push(common::deep(black_box(30), 30));
 }
 
 /// Builds a profiler at the bottom of `levels` levels, then calls `work`.
@@ -70,8 +56,8 @@ fn main() {
     for &limit in limits {
         let suffix = limit.map_or("default".to_string(), |n| n.to_string());
         let profiler = builder(limit, &format!("first-deep-{suffix}.json")).build();
-        held.push(deep(black_box(100), 40));
-        held.push(site(black_box(50)));
+        held.push(common::deep(black_box(100), 40));
+        held.push(common::site(black_box(50)));
         work(&mut held);
         println!("first deep {suffix}: {:?}", dhat::HeapStats::get());
         held.clear();
@@ -79,7 +65,7 @@ fn main() {
 
         let name = format!("start-deep-{suffix}.json");
         let profiler = build_deep(black_box(100), limit, &name, &mut held);
-        held.push(site(black_box(60)));
+        held.push(common::site(black_box(60)));
         work(&mut held);
         println!("start deep {suffix}: {:?}", dhat::HeapStats::get());
         held.clear();

@@ -12,6 +12,9 @@ use mod_alloc::dhat_compat as dhat;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+#[path = "common/mod.rs"]
+mod common;
+
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
@@ -19,32 +22,18 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 static STEP: AtomicU8 = AtomicU8::new(0);
 
 #[inline(never)]
-fn site(n: usize) -> Vec<u8> {
-    black_box(Vec::with_capacity(n))
-}
-
-#[inline(never)]
-fn deep(levels: usize, n: usize) -> Vec<u8> {
-    if black_box(levels) == 0 {
-        return site(n);
-    }
-    let block = deep(levels - 1, n);
-    black_box(block)
-}
-
-#[inline(never)]
 fn caller_a() -> Vec<u8> {
-    black_box(deep(black_box(12), 100))
+    black_box(common::deep(black_box(12), 100))
 }
 
 #[inline(never)]
 fn caller_b() -> Vec<u8> {
-    black_box(deep(black_box(12), 100))
+    black_box(common::deep(black_box(12), 100))
 }
 
 #[inline(never)]
 fn shallow(n: usize) -> Vec<u8> {
-    black_box(site(n))
+    black_box(common::site(n))
 }
 
 fn wait_for(step: u8) {
@@ -70,7 +59,7 @@ fn main() {
     STEP.store(1, Ordering::Release);
     wait_for(2);
     let one = shallow(black_box(30));
-    let two = site(black_box(40));
+    let two = common::site(black_box(40));
     println!("main: {:?}", dhat::HeapStats::get());
     drop((one, two));
     drop(shallow(black_box(1000)));

@@ -12,6 +12,9 @@ use mod_alloc::dhat_compat as dhat;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[path = "common/mod.rs"]
+mod common;
+
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
@@ -19,27 +22,13 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 static STEP: AtomicUsize = AtomicUsize::new(0);
 
 #[inline(never)]
-fn site(n: usize) -> Vec<u8> {
-    black_box(Vec::with_capacity(n))
-}
-
-#[inline(never)]
-fn deep(levels: usize, n: usize) -> Vec<u8> {
-    if black_box(levels) == 0 {
-        return site(n);
-    }
-    let block = deep(levels - 1, n);
-    black_box(block)
-}
-
-#[inline(never)]
 fn caller_a(levels: usize) -> Vec<u8> {
-    black_box(deep(levels, 100))
+    black_box(common::deep(levels, 100))
 }
 
 #[inline(never)]
 fn caller_b(levels: usize) -> Vec<u8> {
-    black_box(deep(levels, 100))
+    black_box(common::deep(levels, 100))
 }
 
 fn wait_for(step: usize) {
@@ -73,11 +62,11 @@ fn main() {
             .trim_backtraces(limit)
             .file_name(name)
             .build();
-        let first = site(black_box(10));
+        let first = common::site(black_box(10));
         STEP.store(2 * round + 1, Ordering::Release);
         wait_for(2 * round + 2);
         drop(first);
-        drop(site(black_box(1000)));
+        drop(common::site(black_box(1000)));
         println!("round {round}: {:?}", dhat::HeapStats::get());
         drop(profiler);
     }

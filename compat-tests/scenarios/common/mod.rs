@@ -46,3 +46,20 @@ pub fn list_files(label: &str) {
     names.sort();
     println!("{label}: files {names:?}");
 }
+
+/// A block of `n` bytes, from one call site of its own.
+#[inline(never)]
+pub fn site(n: usize) -> Vec<u8> {
+    std::hint::black_box(Vec::with_capacity(n))
+}
+
+/// [`site`] at the bottom of `levels` frames of recursion, every level the same return
+/// address, so that stacks through it differ only above or below it.
+#[inline(never)]
+pub fn deep(levels: usize, n: usize) -> Vec<u8> {
+    if std::hint::black_box(levels) == 0 {
+        return site(n);
+    }
+    let block = deep(levels - 1, n);
+    std::hint::black_box(block)
+}
