@@ -59,7 +59,10 @@ fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
     let mut buffer = [MaybeUninit::<usize>::uninit(); MAX_FRAMES];
     let frames = capture(&mut buffer[..depth]);
     if sites_depth > 0 {
-        crate::sites::record(&frames[..frames.len().min(sites_depth)], size);
+        // The call-site table keeps no allocator frame; the heap profiler keeps those a
+        // default `alloc_zeroed` adds, as dhat does (see `walk::zeroed_allocator_path`).
+        let site_frames = crate::walk::past_zeroed_frames(frames);
+        crate::sites::record(&site_frames[..site_frames.len().min(sites_depth)], size);
     }
     #[cfg(feature = "dhat-compat")]
     if heap_depth > 0 && thread_state::heap_recording() {

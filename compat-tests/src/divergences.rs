@@ -55,11 +55,6 @@ const START_REENTERED: (&str, &str) = (
     "Stacks that pass back through the profiler's start keep their own points.",
 );
 
-const ZEROED: (&str, &str) = (
-    "Deliberate differences",
-    "Zeroed allocations have their own call path.",
-);
-
 const BUILD_SETTINGS: (&str, &str) = (
     "Deliberate differences",
     "Some build settings still move the trim by one frame.",
@@ -142,39 +137,6 @@ pub const DIVERGENCES: &[Divergence] = &[
         section: START_REENTERED.0,
         item: START_REENTERED.1,
         documents: &["recursive.json"],
-        only_where_dhat_repeats_fs: false,
-    },
-    // dhat's unoptimised `alloc_zeroed` fallback is a frame its trim counts.
-    Divergence {
-        scenario: "trim_zeroed_debug",
-        check: "pp-frames",
-        section: ZEROED.0,
-        item: ZEROED.1,
-        documents: &["zeroed-4.json", "zeroed-5.json", "zeroed-6.json"],
-        only_where_dhat_repeats_fs: false,
-    },
-    Divergence {
-        scenario: "trim_zeroed_debug",
-        check: "pp-numbers",
-        section: ZEROED.0,
-        item: ZEROED.1,
-        documents: &["zeroed-8.json"],
-        only_where_dhat_repeats_fs: false,
-    },
-    Divergence {
-        scenario: "trim_zeroed_deps",
-        check: "pp-frames",
-        section: ZEROED.0,
-        item: ZEROED.1,
-        documents: &["zeroed-4.json", "zeroed-5.json", "zeroed-6.json"],
-        only_where_dhat_repeats_fs: false,
-    },
-    Divergence {
-        scenario: "trim_zeroed_deps",
-        check: "pp-numbers",
-        section: ZEROED.0,
-        item: ZEROED.1,
-        documents: &["zeroed-8.json"],
         only_where_dhat_repeats_fs: false,
     },
     // dhat's program calls a dependency's unoptimised copy of `finish_grow`.

@@ -102,17 +102,17 @@ pub struct Alloc;
 // wraps this one is then as small as one around dhat's, and is inlined into its callers, or
 // not, as that would be, which keeps dhat's frame counts (see `report::dhat`). The call
 // costs nothing measurable next to the rest of an event (`bench/`).
+//
+// `alloc_zeroed` is `GlobalAlloc`'s default, `alloc` and then zeroing, as in dhat, for the
+// same reason: that default method is compiled with the program, and the frames it leaves
+// (an optimised `__rust_alloc_zeroed` shim that calls `alloc` when code outside the program's
+// crate calls it; a frame of its own when unoptimised) are in dhat's stacks and count towards
+// its `trim_backtraces`. With them, zeroed allocations get dhat's program points.
 unsafe impl GlobalAlloc for Alloc {
     #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which we pass on.
         unsafe { GlobalAlloc::alloc(&crate::ModAlloc::new(), layout) }
-    }
-
-    #[inline(never)]
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        unsafe { GlobalAlloc::alloc_zeroed(&crate::ModAlloc::new(), layout) }
     }
 
     #[inline(never)]
@@ -356,7 +356,10 @@ impl ProfilerBuilder {
             started: std::time::Instant::now(),
         });
         drop(phase);
-        if mode == Mode::Heap && self.trim_backtraces.is_some() && !heap::allocator_frames_named() {
+        if mode == Mode::Heap
+            && self.trim_backtraces.is_some()
+            && heap::named_allocator_frames().is_none()
+        {
             // Once per process, after the first heap session's start has calibrated the walk,
             // so that its program points are keyed by the frames dhat's would be. Not under
             // the phase lock: a fork takes the symbolizer's locks before that one.

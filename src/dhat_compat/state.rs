@@ -117,6 +117,7 @@ pub(super) fn profile_or_empty(profile: Option<Profile>, session: &Session) -> P
         max_frames: session.max_frames,
         // No program points, so nothing to trim.
         allocator_path: Vec::new(),
+        zeroed_path: Vec::new(),
         allocator_frames: None,
     })
 }

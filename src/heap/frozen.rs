@@ -42,7 +42,7 @@ pub(super) struct Frozen {
     /// Clock ticks from the start to the global peak, if there was one.
     t_gmax: Option<u64>,
     max_frames: Option<usize>,
-    allocator_frames: Option<usize>,
+    allocator_frames: Option<super::AllocatorFrames>,
     points: SysVec<FrozenPoint>,
     /// Every frame list below, back to back.
     frames: SysVec<usize>,
@@ -146,6 +146,7 @@ impl Frozen {
             first_event_tail: frames(self.first_event_tail),
             max_frames: self.max_frames,
             allocator_path: crate::walk::allocator_path(),
+            zeroed_path: crate::walk::zeroed_allocator_path(),
             allocator_frames: self.allocator_frames,
         }
     }

@@ -141,10 +141,52 @@ pub(crate) struct Profile {
     /// The allocator's own frames above every captured stack, as the walker's calibration
     /// saw them (`walk::allocator_path`); empty if unknown.
     pub(crate) allocator_path: Vec<usize>,
-    /// How many frames dhat's allocator would put on top of each stack, as the session's
-    /// start named them (see [`set_allocator_frames`]); `None` if it did not, and then the
-    /// report names them from `allocator_path`.
-    pub(crate) allocator_frames: Option<usize>,
+    /// [`allocator_path`](Self::allocator_path) for zeroed allocations
+    /// (`walk::zeroed_allocator_path`); empty if unknown.
+    pub(crate) zeroed_path: Vec<usize>,
+    /// The frames dhat's allocator would put on top of each stack, as the session's start
+    /// named them (see [`set_allocator_frames`]); `None` if it did not, and then the report
+    /// names them from the two paths.
+    pub(crate) allocator_frames: Option<AllocatorFrames>,
+}
+
+/// The frames dhat's allocator puts on top of each heap stack in this build, which ours lack,
+/// and so count towards `trim_backtraces` in dhat's stacks only (see
+/// `report::dhat::name_allocator_frames`). Named once per process: it depends only on how
+/// the program was built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AllocatorFrames {
+    /// Above a stack of ours: dhat's `GlobalAlloc` method and every frame between it and the
+    /// allocating code.
+    pub(crate) plain: usize,
+    /// The first frame ours keep of a zeroed allocation that runs `GlobalAlloc`'s default
+    /// `alloc_zeroed` (as `dhat_compat::Alloc` does, like dhat's `Alloc`): the default
+    /// method's frames are dhat's and ours alike, so ours keep them (see
+    /// `walk::zeroed_allocator_path`). 0 if there is no such frame.
+    pub(crate) zeroed_entry: usize,
+    /// How many fewer frames dhat's allocator puts on top of such a zeroed stack than on a
+    /// plain one: the plain path's own frames (an unoptimised shim, `__rust_alloc`) that the
+    /// zeroed path does not run. Those stacks keep that many more frames.
+    pub(crate) zeroed_extra: usize,
+}
+
+impl AllocatorFrames {
+    /// An ad hoc event's stack: no allocator frame on top.
+    pub(crate) const NONE: AllocatorFrames = AllocatorFrames {
+        plain: 0,
+        zeroed_entry: 0,
+        zeroed_extra: 0,
+    };
+
+    /// How many more frames than a plain stack's `frames` keeps (see
+    /// [`zeroed_extra`](Self::zeroed_extra)).
+    pub(crate) fn extra_for(&self, frames: &[usize]) -> usize {
+        if self.zeroed_entry != 0 && frames.first() == Some(&self.zeroed_entry) {
+            self.zeroed_extra
+        } else {
+            0
+        }
+    }
 }
 
 /// Which mode runs: 0 none, 1 heap, 2 ad hoc. Read with one `Relaxed` load on the hot path;
@@ -209,8 +251,8 @@ struct Session {
     /// How many leading frames identify a program point (see [`Session::settle_depth`]).
     depth: usize,
     /// The frames dhat's allocator would put on top of each heap stack (see
-    /// [`set_allocator_frames`]); 0 in ad hoc mode; `None` until named.
-    allocator_frames: Option<usize>,
+    /// [`set_allocator_frames`]); none in ad hoc mode; `None` until named.
+    allocator_frames: Option<AllocatorFrames>,
     /// How many frames at the top of the stacks dhat skips: those the first event's stack
     /// shares with the start stack. `None` until the first event.
     top_frames: Option<usize>,
@@ -243,7 +285,8 @@ pub(crate) fn tracking_heap() -> bool {
 
 /// How many frames the allocator should capture for the next heap event: everything the
 /// walker can see until the first event is recorded (dhat's bottom trimming compares it with
-/// the start stack), then the session's depth. Read without the lock; a stale value only
+/// the start stack), then the session's depth, with room for the frames a zeroed stack may
+/// keep beyond it (see [`AllocatorFrames::zeroed_extra`]). Read without the lock; a stale value only
 /// changes how many frames one event keeps.
 #[inline(always)]
 pub(crate) fn capture_depth() -> usize {
@@ -372,7 +415,7 @@ pub(crate) fn on_alloc(address: usize, size: usize, frames: &[usize]) {
             return;
         }
         if FIRST_EVENT_SEEN.load(Ordering::Relaxed) == data.session {
-            let frames = &frames[..frames.len().min(data.depth)];
+            let frames = &frames[..key_len(data.depth, frames)];
             let key = PointCache::key(frames);
             if let Some(point) = data.points.find(frames, key) {
                 let birth = now.saturating_sub(data.origin);
@@ -690,10 +733,10 @@ impl Session {
             let _ = self.first_event_tail.extend_from_slice(bottom);
             self.top_frames = Some(shared_top_len(self.start_frames.as_slice(), frames));
             self.settle_depth();
-            DEPTH.store(self.depth as u32, Ordering::Relaxed);
+            DEPTH.store(walk_depth(self.depth), Ordering::Relaxed);
             FIRST_EVENT_SEEN.store(self.id, Ordering::Relaxed);
         }
-        &frames[..frames.len().min(self.depth)]
+        &frames[..key_len(self.depth, frames)]
     }
 
     /// Sets the depth to the frames that make a program point's identity in dhat, once what
@@ -713,11 +756,11 @@ impl Session {
             return;
         };
         self.depth = top
-            .saturating_add(cap.saturating_sub(allocator))
+            .saturating_add(cap.saturating_sub(allocator.plain))
             .clamp(1, crate::walk::MAX_FRAMES);
         SESSION_DEPTH.store(self.depth, Ordering::Relaxed);
         if FIRST_EVENT_SEEN.load(Ordering::Relaxed) == self.id {
-            DEPTH.store(self.depth as u32, Ordering::Relaxed);
+            DEPTH.store(walk_depth(self.depth), Ordering::Relaxed);
         }
     }
 }
@@ -734,23 +777,31 @@ pub(crate) fn shared_top_len(start: &[usize], first: &[usize]) -> usize {
     }
 }
 
-/// How many frames dhat's allocator would put on top of each heap stack in this build (see
-/// `report::dhat::dhat_allocator_frames`); [`UNNAMED`] until named. It depends only on how the
-/// program was built, so it is named once per process.
+/// This process's [`AllocatorFrames`]: `plain` is [`UNNAMED`] until named, then published
+/// with `Release` after the other two.
 static ALLOCATOR_FRAMES: AtomicUsize = AtomicUsize::new(UNNAMED);
+static ZEROED_ENTRY: AtomicUsize = AtomicUsize::new(0);
+static ZEROED_EXTRA: AtomicUsize = AtomicUsize::new(0);
 const UNNAMED: usize = usize::MAX;
 
-/// Whether [`set_allocator_frames`] has run in this process.
-pub(crate) fn allocator_frames_named() -> bool {
-    ALLOCATOR_FRAMES.load(Ordering::Relaxed) != UNNAMED
+/// This process's [`AllocatorFrames`], if [`set_allocator_frames`] has run.
+pub(crate) fn named_allocator_frames() -> Option<AllocatorFrames> {
+    let plain = ALLOCATOR_FRAMES.load(Ordering::Acquire);
+    (plain != UNNAMED).then(|| AllocatorFrames {
+        plain,
+        zeroed_entry: ZEROED_ENTRY.load(Ordering::Relaxed),
+        zeroed_extra: ZEROED_EXTRA.load(Ordering::Relaxed),
+    })
 }
 
-/// Records how many frames dhat's allocator would put on top of each heap stack, for the
-/// running heap session and every later one, which settles how many frames identify their
-/// program points. Called after the first heap session's start, in user code and with no
-/// lock of the crate held: naming the frames reads the program's symbols.
-pub(crate) fn set_allocator_frames(count: usize) {
-    ALLOCATOR_FRAMES.store(count, Ordering::Relaxed);
+/// Records the frames dhat's allocator would put on top of each heap stack, for the running
+/// heap session and every later one, which settles how many frames identify their program
+/// points. Called after the first heap session's start, in user code and with no lock of the
+/// crate held: naming the frames reads the program's symbols.
+pub(crate) fn set_allocator_frames(frames: AllocatorFrames) {
+    ZEROED_ENTRY.store(frames.zeroed_entry, Ordering::Relaxed);
+    ZEROED_EXTRA.store(frames.zeroed_extra, Ordering::Relaxed);
+    ALLOCATOR_FRAMES.store(frames.plain, Ordering::Release);
     let _ = with_session(|session| {
         if session.allocator_frames.is_some() {
             return;
@@ -758,9 +809,31 @@ pub(crate) fn set_allocator_frames(count: usize) {
         // Threads that recorded meanwhile cached their stacks at the provisional depth. From
         // now on their walks stop at the settled one, so their lookups miss those entries
         // and take the settled depth at the first miss (see `alloc_through_lock`).
-        session.allocator_frames = Some(count);
+        session.allocator_frames = Some(frames);
         session.settle_depth();
     });
+}
+
+/// How many of `frames`' leading frames identify its program point, `depth` being a plain
+/// stack's: a zeroed stack through `GlobalAlloc`'s default `alloc_zeroed` keeps more (see
+/// [`AllocatorFrames::zeroed_extra`]). One load when there are no such frames, as in
+/// optimised builds.
+#[inline(always)]
+fn key_len(depth: usize, frames: &[usize]) -> usize {
+    let extra = ZEROED_EXTRA.load(Ordering::Relaxed);
+    let depth = if extra != 0 && frames.first() == Some(&ZEROED_ENTRY.load(Ordering::Relaxed)) {
+        depth.saturating_add(extra)
+    } else {
+        depth
+    };
+    frames.len().min(depth)
+}
+
+/// How deep the allocator walks for a session whose plain stacks keep `depth` frames: deep
+/// enough for [`key_len`].
+fn walk_depth(depth: usize) -> u32 {
+    let deepest = depth.saturating_add(ZEROED_EXTRA.load(Ordering::Relaxed));
+    deepest.min(crate::walk::MAX_FRAMES) as u32
 }
 
 /// Before `fork()`: take the session lock and every thread's, so no other thread is half-way
@@ -842,12 +915,8 @@ pub(crate) fn start(mode: Mode, max_frames: Option<usize>) -> bool {
             max_frames,
             depth,
             allocator_frames: match mode {
-                // An ad hoc event's stack has no allocator frames on top.
-                Mode::AdHoc => Some(0),
-                Mode::Heap => {
-                    let named = ALLOCATOR_FRAMES.load(Ordering::Relaxed);
-                    (named != UNNAMED).then_some(named)
-                }
+                Mode::AdHoc => Some(AllocatorFrames::NONE),
+                Mode::Heap => named_allocator_frames(),
             },
             top_frames: None,
             start_frames: stack,

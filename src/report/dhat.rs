@@ -38,7 +38,7 @@ use std::path::Path;
 use super::json::{Layout, PrettyWriter};
 use super::text::trim_path;
 use crate::callsite::CallSiteReport;
-use crate::heap::{Mode, Profile, ProgramPoint};
+use crate::heap::{AllocatorFrames, Mode, Profile, ProgramPoint};
 
 /// One symbol found at a return address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -342,6 +342,27 @@ impl<'a> StackBottom<'a> {
 /// When a frame of the path cannot be named (a stripped binary) or the path is unknown,
 /// this crate's own opt level decides: [`FALLBACK_ALLOCATOR_FRAMES`].
 pub(crate) fn dhat_allocator_frames(path: &[usize], resolver: &mut dyn Resolve) -> usize {
+    count_allocator_frames(path, resolver).unwrap_or(FALLBACK_ALLOCATOR_FRAMES)
+}
+
+/// [`dhat_allocator_frames`], `None` when a frame of `path` cannot be named or `path` holds
+/// no allocator frame.
+fn count_allocator_frames(path: &[usize], resolver: &mut dyn Resolve) -> Option<usize> {
+    allocator_frames_in(path, resolver).map(|frames| 1 + frames.others.len())
+}
+
+/// The frames of an allocation path (see [`dhat_allocator_frames`]) as dhat's stacks would
+/// hold them.
+struct PathFrames {
+    /// The frame that stands for dhat's `GlobalAlloc` method: the outermost of this crate's,
+    /// or an innermost shim that inlined `ModAlloc`'s method.
+    method: usize,
+    /// The allocator's other frames (a shim, a wrapper's method), innermost first.
+    others: Vec<usize>,
+}
+
+/// Classifies `path`; `None` when a frame cannot be named or `path` holds no allocator frame.
+fn allocator_frames_in(path: &[usize], resolver: &mut dyn Resolve) -> Option<PathFrames> {
     let mut symbols = Vec::new();
     let mut names = Vec::with_capacity(path.len());
     for &address in path {
@@ -354,10 +375,7 @@ pub(crate) fn dhat_allocator_frames(path: &[usize], resolver: &mut dyn Resolve) 
             // The physical function is the outermost symbol, last in the list.
             symbols.pop().and_then(|symbol| symbol.function)
         });
-        match name {
-            Some(name) => names.push(name),
-            None => return FALLBACK_ALLOCATOR_FRAMES,
-        }
+        names.push(name?);
     }
     let callers_side = names
         .iter()
@@ -366,18 +384,60 @@ pub(crate) fn dhat_allocator_frames(path: &[usize], resolver: &mut dyn Resolve) 
         .count();
     let allocator = &names[..names.len() - callers_side];
     if allocator.is_empty() {
-        return FALLBACK_ALLOCATOR_FRAMES;
+        return None;
     }
     // This crate's frames, and an innermost shim that inlined `ModAlloc`'s method, are the
     // one frame of dhat's method.
     let in_place_of_dhats_method =
         |depth: usize, name: &str| is_own_frame(name) || (depth == 0 && is_alloc_shim(name));
-    let others = allocator
-        .iter()
-        .enumerate()
-        .filter(|&(depth, name)| !in_place_of_dhats_method(depth, name))
-        .count();
-    1 + others
+    let mut method = path[0];
+    let mut others = Vec::new();
+    for (depth, (&address, name)) in path.iter().zip(allocator).enumerate() {
+        if in_place_of_dhats_method(depth, name) {
+            method = address;
+        } else {
+            others.push(address);
+        }
+    }
+    Some(PathFrames { method, others })
+}
+
+/// The frames dhat's allocator would put on top of each heap stack in this build, named from
+/// the calibration's allocation paths (`walk::allocator_path` and
+/// `walk::zeroed_allocator_path`, innermost first).
+///
+/// dhat's `Alloc` has no `alloc_zeroed` of its own, so a zeroed allocation runs
+/// `GlobalAlloc`'s default method, which calls `alloc`. The method is compiled with the
+/// program: optimised, it is inlined into the shim (`__rust_alloc_zeroed`), and with it into
+/// callers in the program's crate; unoptimised, it is a frame of its own. Whatever frames it
+/// leaves count towards dhat's cap. `dhat_compat::Alloc` has no `alloc_zeroed` either, so the
+/// same frames sit above its `alloc`, and the walk keeps them. Such a stack lacks only the
+/// frames the two paths share (this crate's, standing for dhat's method, and those of a
+/// wrapper's `alloc`), and not the plain path's own: an unoptimised `__rust_alloc` shim. So it
+/// keeps that many more frames than a plain one ([`AllocatorFrames::zeroed_extra`]).
+pub(crate) fn name_allocator_frames(
+    plain_path: &[usize],
+    zeroed_path: &[usize],
+    resolver: &mut dyn Resolve,
+) -> AllocatorFrames {
+    let plain = dhat_allocator_frames(plain_path, resolver);
+    let shared = crate::walk::shared_prefix_len(plain_path, zeroed_path);
+    if shared == 0 || shared == zeroed_path.len() {
+        // The zeroed path has an entry of its own (`ModAlloc::alloc_zeroed`), whose frames the
+        // walk skips, or is the plain one.
+        return AllocatorFrames {
+            plain,
+            zeroed_entry: 0,
+            zeroed_extra: 0,
+        };
+    }
+    // Frames that cannot be named are taken for this crate's, which make one of dhat's.
+    let above_zeroed = count_allocator_frames(&zeroed_path[..shared], resolver).unwrap_or(1);
+    AllocatorFrames {
+        plain,
+        zeroed_entry: zeroed_path[shared],
+        zeroed_extra: plain.saturating_sub(above_zeroed),
+    }
 }
 
 /// Whether a demangled name is a function of this crate (or a method of one of its types).
@@ -413,12 +473,14 @@ struct FrameTrim {
     enabled: bool,
     top: Vec<usize>,
     bottom: Vec<usize>,
+    /// For a plain stack; a zeroed one may keep more (see [`AllocatorFrames::extra_for`]).
     cap: usize,
+    allocator_frames: AllocatorFrames,
 }
 
 impl FrameTrim {
-    /// `allocator_frames`: see [`dhat_allocator_frames`].
-    fn new(profile: &Profile, allocator_frames: usize) -> Self {
+    /// `allocator_frames`: see [`name_allocator_frames`].
+    fn new(profile: &Profile, allocator_frames: AllocatorFrames) -> Self {
         let (start, first) = (&profile.start_frames, &profile.first_event_frames);
         let enabled = profile.max_frames.is_some();
         let top_len = crate::heap::shared_top_len(start, first);
@@ -433,23 +495,52 @@ impl FrameTrim {
             cap: match (profile.max_frames, profile.mode) {
                 // Ours start at the caller of the allocator shim; dhat's count its own
                 // allocator frames towards the cap.
-                (Some(max), Mode::Heap) => max.saturating_sub(allocator_frames),
+                (Some(max), Mode::Heap) => max.saturating_sub(allocator_frames.plain),
                 (Some(max), Mode::AdHoc) => max,
                 (None, _) => usize::MAX,
             },
+            allocator_frames,
         }
     }
 
     /// The physical frames of `frames` that a dhat walk would have kept.
     fn apply<'a>(&'a self, frames: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
         let enabled = self.enabled;
+        let cap = self
+            .cap
+            .saturating_add(self.allocator_frames.extra_for(frames));
         frames
             .iter()
             .copied()
             .filter(move |ip| !(enabled && self.top.contains(ip)))
             .take_while(move |ip| !(enabled && self.bottom.contains(ip)))
-            .take(self.cap)
+            .take(cap)
     }
+}
+
+/// What dhat shows above a heap stack in which nothing matched its trim: its allocator's
+/// frames, as texts of a [`PointTable`] (see [`PointTable::show_allocator`]).
+struct AllocatorShown {
+    /// Above a plain stack.
+    plain: Vec<usize>,
+    /// Above a zeroed stack that starts with the frames of `GlobalAlloc`'s default
+    /// `alloc_zeroed`.
+    zeroed: Vec<usize>,
+    /// Those frames' return addresses (`walk::zeroed_allocator_path` past what it shares with
+    /// the plain path); empty if the allocator has an `alloc_zeroed` of its own.
+    zeroed_frames: Vec<usize>,
+}
+
+/// The number of `text` in `texts`, added if new.
+fn text_id(
+    texts: &mut Vec<(String, Option<usize>)>,
+    ids: &mut HashMap<String, usize>,
+    text: String,
+) -> usize {
+    *ids.entry(text).or_insert_with_key(|text| {
+        texts.push((text.clone(), None));
+        texts.len() - 1
+    })
 }
 
 /// The program points of a document as they are added: each frame list becomes an `fs` of
@@ -460,6 +551,9 @@ struct PointTable<'r> {
     /// The symbol kept on top: everything above its last match is dropped. `None` keeps
     /// every frame.
     top_symbol: Option<fn(&str) -> bool>,
+    /// What is shown on top of a heap stack in which `top_symbol` matches nothing (see
+    /// [`PointTable::show_allocator`]).
+    allocator: Option<AllocatorShown>,
     ftbl: Vec<String>,
     // Each address is resolved and formatted once. Its frames (inlined ones first) become
     // distinct texts, numbered in `texts`; a text gets its `ftbl` index when a program point
@@ -478,6 +572,7 @@ impl<'r> PointTable<'r> {
         PointTable {
             resolver,
             top_symbol,
+            allocator: None,
             ftbl: vec!["[root]".to_owned()],
             texts: Vec::new(),
             text_ids: HashMap::new(),
@@ -489,6 +584,61 @@ impl<'r> PointTable<'r> {
         }
     }
 
+    /// Shows the allocator's frames on top of every heap stack in which no frame matches the
+    /// top symbol. dhat keys its heap stacks from its `GlobalAlloc` method on, so where the
+    /// code that allocates shows no `alloc::alloc` frame (a call into the allocator that the
+    /// debug information gives line 0, or code without debug information) nothing is
+    /// trimmed: that method is the first frame, then the shims between. Ours are those of the
+    /// calibration's paths (`walk::allocator_path`, `walk::zeroed_allocator_path`): this
+    /// crate's method, by its physical function alone as dhat's is one frame, then the
+    /// others in full. A zeroed stack that kept the frames of `GlobalAlloc`'s default
+    /// `alloc_zeroed` shows them itself, and they never match the top symbol: dhat's names
+    /// for its trim (`alloc::alloc::…`, `<dhat::Alloc`, `__rg_`) match none of them.
+    fn show_allocator(&mut self, plain_path: &[usize], zeroed_path: &[usize]) {
+        let Some(plain) = allocator_frames_in(plain_path, self.resolver) else {
+            return;
+        };
+        let plain = self.allocator_texts(&plain);
+        let shared = crate::walk::shared_prefix_len(plain_path, zeroed_path);
+        let through_alloc = shared > 0 && shared < zeroed_path.len();
+        let zeroed = match allocator_frames_in(&zeroed_path[..shared], self.resolver) {
+            Some(frames) if through_alloc => self.allocator_texts(&frames),
+            _ => Vec::new(),
+        };
+        self.allocator = Some(AllocatorShown {
+            plain,
+            zeroed,
+            zeroed_frames: if through_alloc {
+                zeroed_path[shared..].to_vec()
+            } else {
+                Vec::new()
+            },
+        });
+    }
+
+    /// The texts of `frames`, innermost first, for [`PointTable::show_allocator`].
+    fn allocator_texts(&mut self, frames: &PathFrames) -> Vec<usize> {
+        let mut ids = Vec::new();
+        let mut symbols = Vec::new();
+        self.resolver.resolve(frames.method, &mut symbols);
+        if let Some(method) = symbols.last() {
+            ids.push(text_id(
+                &mut self.texts,
+                &mut self.text_ids,
+                frame_string(frames.method, method),
+            ));
+        }
+        for &address in &frames.others {
+            symbols.clear();
+            self.resolver.resolve(address, &mut symbols);
+            for symbol in &symbols {
+                let text = frame_string(address, symbol);
+                ids.push(text_id(&mut self.texts, &mut self.text_ids, text));
+            }
+        }
+        ids
+    }
+
     /// Adds `entry` at the return addresses `frames` (innermost first, already trimmed):
     /// resolves them, sets `entry.fs`, and merges it into an earlier point with the same
     /// `fs`, if any.
@@ -496,6 +646,7 @@ impl<'r> PointTable<'r> {
         let PointTable {
             resolver,
             top_symbol,
+            allocator,
             ftbl,
             texts,
             text_ids,
@@ -506,33 +657,49 @@ impl<'r> PointTable<'r> {
             flattened,
         } = self;
         flattened.clear();
+        // Leading frames of `GlobalAlloc`'s default `alloc_zeroed` (see `show_allocator`).
+        let zeroed_frames = allocator.as_ref().map_or(&[][..], |a| &a.zeroed_frames[..]);
+        let mut in_zeroed_frames = true;
+        let mut zeroed = false;
         for address in frames {
+            in_zeroed_frames = in_zeroed_frames && zeroed_frames.contains(&address);
+            zeroed |= in_zeroed_frames;
             let frames = frames_at.entry(address).or_insert_with(|| {
                 symbols.clear();
                 resolver.resolve(address, symbols);
                 symbols
                     .iter()
                     .map(|symbol| {
-                        let text = frame_string(address, symbol);
-                        let id = *text_ids.entry(text).or_insert_with_key(|text| {
-                            texts.push((text.clone(), None));
-                            texts.len() - 1
-                        });
+                        let id = text_id(texts, text_ids, frame_string(address, symbol));
                         let is_top = top_symbol
                             .is_some_and(|is_top| symbol.function.as_deref().is_some_and(is_top));
                         (id, is_top)
                     })
                     .collect()
             });
-            flattened.extend_from_slice(frames);
+            if in_zeroed_frames {
+                flattened.extend(frames.iter().map(|&(id, _)| (id, false)));
+            } else {
+                flattened.extend_from_slice(frames);
+            }
         }
-        let first_kept = flattened
+        let (first_kept, above) = match (flattened.iter().rposition(|&(_, top)| top), allocator) {
+            (Some(top), _) => (top, &[][..]),
+            (None, Some(shown)) if !flattened.is_empty() => (
+                0,
+                if zeroed {
+                    &shown.zeroed[..]
+                } else {
+                    &shown.plain[..]
+                },
+            ),
+            (None, _) => (0, &[][..]),
+        };
+        entry.fs = above
             .iter()
-            .rposition(|&(_, is_top)| is_top)
-            .unwrap_or(0);
-        entry.fs = flattened[first_kept..]
-            .iter()
-            .map(|&(id, _)| {
+            .copied()
+            .chain(flattened[first_kept..].iter().map(|&(id, _)| id))
+            .map(|id| {
                 let (text, index) = &mut texts[id];
                 *index.get_or_insert_with(|| {
                     // Its index is cached from now on, so the text itself is not needed again.
@@ -565,10 +732,12 @@ pub(crate) fn build_document(
     pid: u32,
 ) -> DhatDocument {
     let allocator_frames = match profile.mode {
-        Mode::Heap if profile.max_frames.is_some() => profile
-            .allocator_frames
-            .unwrap_or_else(|| dhat_allocator_frames(&profile.allocator_path, resolver)),
-        _ => 0,
+        Mode::Heap if profile.max_frames.is_some() => {
+            profile.allocator_frames.unwrap_or_else(|| {
+                name_allocator_frames(&profile.allocator_path, &profile.zeroed_path, resolver)
+            })
+        }
+        _ => AllocatorFrames::NONE,
     };
     let trim = FrameTrim::new(profile, allocator_frames);
     // The symbol kept on top: the last allocator symbol (heap), or the ad hoc entry point,
@@ -579,6 +748,9 @@ pub(crate) fn build_document(
         Mode::AdHoc => Some(is_ad_hoc_entry),
     };
     let mut points = PointTable::new(resolver, top_symbol);
+    if profile.mode == Mode::Heap && trim.enabled {
+        points.show_allocator(&profile.allocator_path, &profile.zeroed_path);
+    }
     for pp in &profile.program_points {
         points.add(trim.apply(&pp.frames), DhatPp::from_program_point(pp));
     }

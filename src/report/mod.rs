@@ -45,12 +45,16 @@ impl Resolve for crate::symbolize::Symbolizer {
     }
 }
 
-/// How many frames dhat's allocator would put on top of each heap stack in this build (see
-/// [`dhat::dhat_allocator_frames`]), named from the walker's calibration with the default
+/// The frames dhat's allocator would put on top of each heap stack in this build (see
+/// [`dhat::name_allocator_frames`]), named from the walker's calibration with the default
 /// resolver.
-pub(crate) fn allocator_frames_of_this_build() -> usize {
+pub(crate) fn allocator_frames_of_this_build() -> crate::heap::AllocatorFrames {
     let mut symbolizer = crate::symbolize::Symbolizer::new();
-    self::dhat::dhat_allocator_frames(&crate::walk::allocator_path(), &mut symbolizer)
+    self::dhat::name_allocator_frames(
+        &crate::walk::allocator_path(),
+        &crate::walk::zeroed_allocator_path(),
+        &mut symbolizer,
+    )
 }
 
 /// Resolves `profile` with the default resolver and this process's `cmd` and `pid`.

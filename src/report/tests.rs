@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 
 use super::dhat::{
-    build_call_site_document, build_document, frame_string, is_allocator_symbol, shim_is_a_frame,
-    write_document, Symbol, Unresolved, FALLBACK_ALLOCATOR_FRAMES,
+    build_call_site_document, build_document, frame_string, is_allocator_symbol,
+    name_allocator_frames, shim_is_a_frame, write_document, Symbol, Unresolved,
+    FALLBACK_ALLOCATOR_FRAMES,
 };
 use super::json::Layout;
-use super::{document_string, Resolve};
+use super::{document_string, DhatDocument, Resolve};
 use crate::callsite::{CallSite, CallSiteReport};
-use crate::heap::{AdHocTotals, HeapTotals, Mode, Profile, ProgramPoint};
+use crate::heap::{AdHocTotals, AllocatorFrames, HeapTotals, Mode, Profile, ProgramPoint};
 
 fn symbol(function: &str, file: &str, line: u32, column: u32) -> Symbol {
     Symbol {
@@ -44,6 +45,7 @@ fn profile(mode: Mode, points: Vec<ProgramPoint>) -> Profile {
         first_event_tail: Vec::new(),
         max_frames: Some(10),
         allocator_path: Vec::new(),
+        zeroed_path: Vec::new(),
         allocator_frames: None,
     }
 }
@@ -492,15 +494,24 @@ fn kept_under_a_cap_of_4(path: &[(usize, Option<&str>)]) -> usize {
         .map(|&(address, name)| (address, name.map(str::to_owned)))
         .collect();
     let mut resolver = |address: usize, out: &mut Vec<Symbol>| {
-        let function = names.get(&address).cloned().flatten();
+        let function = match address {
+            0x12 => Some("app::recurse".to_owned()),
+            _ => names.get(&address).cloned().flatten(),
+        };
         out.push(Symbol {
             function,
             ..Symbol::default()
         });
     };
-    build_document(&p, &mut resolver, String::new(), 1).pps[0]
-        .fs
-        .len()
+    recursion_frames(&build_document(&p, &mut resolver, String::new(), 1))
+}
+
+/// How many frames of the first point of `doc` are the recursion's, `app::recurse`.
+fn recursion_frames(doc: &DhatDocument) -> usize {
+    let fs = &doc.pps[0].fs;
+    fs.iter()
+        .filter(|&&index| doc.ftbl[index].contains("app::recurse"))
+        .count()
 }
 
 #[test]
@@ -580,7 +591,7 @@ fn allocator_frames_are_named_by_the_symbol_table_first() {
             let function = if matches!(address, 0xa1 | 0xa2) {
                 "alloc"
             } else {
-                "leaf"
+                "app::recurse"
             };
             out.push(Symbol {
                 function: Some(function.to_owned()),
@@ -602,9 +613,12 @@ fn allocator_frames_are_named_by_the_symbol_table_first() {
     p.max_frames = Some(4);
     p.allocator_path = vec![0xa1, 0xa2];
     let kept = |p: &Profile, symbol_table: bool| {
-        build_document(p, &mut LineTablesOnly { symbol_table }, String::new(), 1).pps[0]
-            .fs
-            .len()
+        recursion_frames(&build_document(
+            p,
+            &mut LineTablesOnly { symbol_table },
+            String::new(),
+            1,
+        ))
     };
     // As with full names: both frames stand for dhat's one method.
     assert_eq!(kept(&p, true), 3);
@@ -1109,4 +1123,209 @@ fn the_default_resolver_names_this_binary_s_functions() {
         "{frame}"
     );
     assert_eq!(a_function_with_a_findable_name(), 7);
+}
+
+/// dhat's heap stacks start at its `GlobalAlloc` method, and where no `alloc::alloc` frame is
+/// left below it nothing is trimmed: that method is shown first, then the frames between it
+/// and the allocating code. Ours show this crate's method, then the same frames.
+#[test]
+fn a_stack_without_an_allocator_frame_starts_with_the_allocators_frames() {
+    let method = "<mod_alloc::dhat_compat::Alloc as core::alloc::global::GlobalAlloc>::alloc";
+    let mut resolver = table(vec![
+        (
+            0xa1,
+            vec![
+                symbol(
+                    "<mod_alloc::alloc::ModAlloc as core::alloc::global::GlobalAlloc>::alloc",
+                    "/p/mod-alloc/src/alloc.rs",
+                    215,
+                    9,
+                ),
+                symbol(method, "/p/mod-alloc/src/dhat_compat/mod.rs", 115, 18),
+            ],
+        ),
+        (
+            0x300,
+            vec![symbol(
+                "alloc::raw_vec::RawVecInner<A>::try_allocate_in",
+                "/r/library/alloc/src/raw_vec/mod.rs",
+                0,
+                0,
+            )],
+        ),
+        (
+            0x310,
+            vec![
+                symbol(
+                    "<alloc::alloc::Global as core::alloc::Allocator>::allocate",
+                    "/r/library/alloc/src/alloc.rs",
+                    429,
+                    14,
+                ),
+                symbol("app::boxed", "/p/app/src/main.rs", 9, 5),
+            ],
+        ),
+        (
+            0x400,
+            vec![symbol("app::main", "/p/app/src/main.rs", 30, 5)],
+        ),
+        (
+            0xa3,
+            vec![symbol("__rustc::__rust_alloc", "/p/app/src/main.rs", 3, 1)],
+        ),
+        (
+            0xb1,
+            vec![symbol(
+                "core::alloc::global::GlobalAlloc::alloc_zeroed",
+                "/r/library/core/src/alloc/global.rs",
+                219,
+                33,
+            )],
+        ),
+        (
+            0xb2,
+            vec![symbol(
+                "__rustc::__rust_alloc_zeroed",
+                "/p/app/src/main.rs",
+                3,
+                1,
+            )],
+        ),
+    ]);
+    let mut p = profile(
+        Mode::Heap,
+        vec![
+            point(&[0x300, 0x400], 8, 1),
+            point(&[0x310, 0x400], 16, 1),
+            point(&[], 24, 1),
+            point(&[0xb1, 0xb2, 0x300, 0x400], 32, 1),
+        ],
+    );
+    // Unoptimised: the shims and the default `alloc_zeroed` are frames of their own.
+    p.allocator_path = vec![0xa1, 0xa3];
+    p.zeroed_path = vec![0xa1, 0xb1, 0xb2];
+    let doc = build_document(&p, &mut resolver, String::new(), 1);
+    let texts = |index: usize| -> Vec<&str> {
+        doc.pps[index]
+            .fs
+            .iter()
+            .map(|&i| doc.ftbl[i].as_str())
+            .collect()
+    };
+    // Only the method's physical function, as dhat shows its one frame.
+    let shown_method = format!("0xa1: {method} (src/dhat_compat/mod.rs:115:18)");
+    let allocating = [
+        "0x300: alloc::raw_vec::RawVecInner<A>::try_allocate_in (src/raw_vec/mod.rs:0:0)",
+        "0x400: app::main (app/src/main.rs:30:5)",
+    ];
+    let shim = "0xa3: __rustc::__rust_alloc (app/src/main.rs:3:1)";
+    assert_eq!(
+        texts(0),
+        [&shown_method, shim, allocating[0], allocating[1]]
+    );
+    // A zeroed stack shows the default method's frames itself; its shim is not the top.
+    assert_eq!(
+        texts(3),
+        [
+            &shown_method,
+            "0xb1: core::alloc::global::GlobalAlloc::alloc_zeroed (src/alloc/global.rs:219:33)",
+            "0xb2: __rustc::__rust_alloc_zeroed (app/src/main.rs:3:1)",
+            allocating[0],
+            allocating[1],
+        ]
+    );
+    // An `alloc::alloc` frame is kept on top instead; an empty stack stays empty.
+    assert_eq!(
+        texts(1)[0],
+        "0x310: <alloc::alloc::Global as core::alloc::Allocator>::allocate (alloc/src/alloc.rs:429:14)"
+    );
+    assert!(doc.pps[2].fs.is_empty());
+    // Untrimmed stacks are shown as they are.
+    p.max_frames = None;
+    let untrimmed = build_document(&p, &mut resolver, String::new(), 1);
+    assert_eq!(untrimmed.pps[0].fs.len(), 2);
+}
+
+/// A zeroed allocation through `GlobalAlloc`'s default `alloc_zeroed` keeps the frames that
+/// method leaves, which dhat's stacks hold too; it lacks only the frames it shares with the
+/// plain path, so it keeps more frames than a plain stack by the plain path's own.
+#[test]
+fn zeroed_stacks_through_the_default_method_keep_the_frames_dhat_counts() {
+    let names: HashMap<usize, &str> = [
+        (
+            0xa1,
+            "<mod_alloc::dhat_compat::Alloc as core::alloc::global::GlobalAlloc>::alloc",
+        ),
+        (0xa3, "__rustc::__rust_alloc"),
+        (0xa8, "alloc::alloc::alloc"),
+        (0xb1, "core::alloc::global::GlobalAlloc::alloc_zeroed"),
+        (0xb2, "__rustc::__rust_alloc_zeroed"),
+        (0xb3, "alloc::alloc::alloc_zeroed"),
+        (
+            0xc1,
+            "<mod_alloc::alloc::ModAlloc as core::alloc::global::GlobalAlloc>::alloc_zeroed",
+        ),
+        (0x12, "app::recurse"),
+    ]
+    .into_iter()
+    .collect();
+    let mut resolver = |address: usize, out: &mut Vec<Symbol>| {
+        out.push(Symbol {
+            function: names.get(&address).map(|&name| name.to_owned()),
+            ..Symbol::default()
+        });
+    };
+    let frames = |plain: &[usize], zeroed: &[usize], resolver: &mut dyn Resolve| {
+        name_allocator_frames(plain, zeroed, resolver)
+    };
+    let named = |plain, zeroed_entry, zeroed_extra| AllocatorFrames {
+        plain,
+        zeroed_entry,
+        zeroed_extra,
+    };
+    // Unoptimised: both shims and the default method are frames of their own.
+    let debug = frames(
+        &[0xa1, 0xa3, 0xa8],
+        &[0xa1, 0xb1, 0xb2, 0xb3],
+        &mut resolver,
+    );
+    assert_eq!(debug, named(2, 0xb1, 1));
+    // Optimised: the plain shim jumps to `alloc`; the zeroed one calls it.
+    let release = frames(&[0xa1], &[0xa1, 0xb2], &mut resolver);
+    assert_eq!(release, named(1, 0xb2, 0));
+    // `ModAlloc` has an `alloc_zeroed` of its own, whose frames the walk skips.
+    let own = frames(&[0xa1, 0xa3], &[0xc1, 0xb2], &mut resolver);
+    assert_eq!(own, named(2, 0, 0));
+    assert_eq!(frames(&[0xa1], &[0xa1], &mut resolver), named(1, 0, 0));
+
+    // Under Some(6), dhat keeps six frames from its method on: a plain unoptimised stack
+    // keeps 4 of the program's, a zeroed one the default method, the shim and 3.
+    let mut p = profile(
+        Mode::Heap,
+        vec![
+            point(&[0x12; 8], 8, 1),
+            point(&[0xb1, 0xb2, 0xb3, 0x12, 0x12, 0x12, 0x12, 0x12], 16, 1),
+        ],
+    );
+    p.max_frames = Some(6);
+    p.allocator_path = vec![0xa1, 0xa3, 0xa8];
+    p.zeroed_path = vec![0xa1, 0xb1, 0xb2, 0xb3];
+    let kept = |p: &Profile, resolver: &mut dyn Resolve| {
+        let doc = build_document(p, resolver, String::new(), 1);
+        let recursion = |pp: &super::dhat::DhatPp| {
+            pp.fs
+                .iter()
+                .filter(|&&index| doc.ftbl[index].contains("app::recurse"))
+                .count()
+        };
+        (recursion(&doc.pps[0]), recursion(&doc.pps[1]))
+    };
+    assert_eq!(kept(&p, &mut resolver), (4, 2));
+    // The same, named at the session's start.
+    p.allocator_frames = Some(debug);
+    assert_eq!(kept(&p, &mut resolver), (4, 2));
+    // Optimised, with the zeroed shim kept in front of the program's frames.
+    p.program_points[1].frames = vec![0xb2, 0x12, 0x12, 0x12, 0x12, 0x12, 0x12];
+    p.allocator_frames = Some(release);
+    assert_eq!(kept(&p, &mut resolver), (5, 4));
 }

@@ -87,6 +87,11 @@
 //!   (`capture`'s callers, the shims, the `GlobalAlloc` methods).
 //! - Every later capture drops leading return addresses that are among those remembered, and
 //!   keeps everything from the first one that is not.
+//! - One exception: where the zeroed probe enters the allocator through its `alloc` (the
+//!   allocator, like `dhat_compat::Alloc`, takes `GlobalAlloc`'s default `alloc_zeroed`), only
+//!   the frames it shares with the plain probe are remembered. The frames the default method
+//!   adds are in dhat's stacks too, so the heap profiler keeps them; the call-site table drops
+//!   them ([`zeroed_allocator_path`], [`past_zeroed_frames`]).
 //!
 //! Calibration runs in the profiler's start, in user code, never inside an allocation: the
 //! allocator never allocates through the global allocator itself, so a global allocator that
@@ -469,13 +474,57 @@ fn learn_from_probe() {
     let Some(probe) = raw[..written].iter().position(|&ra| is_probe_return(ra)) else {
         return;
     };
-    for &address in &raw[..probe] {
+    // `raw[0]` returns into `capture`; the path proper starts at `capture`'s caller.
+    let path = &raw[1..probe.max(1)];
+    let probe_function = raw[probe];
+    let mut learned = probe;
+    if !path.is_empty() && returns_into(probe_function, probe_alloc as ProbeAlloc as usize) {
+        ALLOC_PATH.record(path);
+    }
+    if !path.is_empty() && returns_into(probe_function, probe_alloc_zeroed as ProbeAlloc as usize) {
+        // A zeroed path that enters the allocator through its `alloc` runs `GlobalAlloc`'s
+        // default `alloc_zeroed`. The frames that adds above `alloc` (the default method, the
+        // shim it is inlined into) are frames of dhat's stacks too, so heap walks keep them;
+        // the call-site table drops them (see `past_zeroed_frames`).
+        let mut plain = [0usize; AllocatorPath::CAPACITY];
+        let shared = shared_prefix_len(path, ALLOC_PATH.copy_into(&mut plain));
+        if shared > 0 {
+            learned = 1 + shared;
+            for &address in &raw[learned..probe] {
+                ZEROED_KEPT.insert(address);
+            }
+        }
+        ZEROED_PATH.record(path);
+    }
+    for &address in &raw[..learned] {
         LEARNED.insert(address);
     }
-    // `raw[0]` returns into `capture`; the path proper starts at `capture`'s caller.
-    if probe >= 2 && returns_into(raw[probe], probe_alloc as ProbeAlloc as usize) {
-        ALLOC_PATH.record(&raw[1..probe]);
+}
+
+/// The return addresses of a zeroed allocation's own frames that walks keep (see
+/// [`zeroed_allocator_path`]). Written only while calibrating, like [`LEARNED`].
+static ZEROED_KEPT: ReturnSet = ReturnSet::new();
+
+/// `frames` past the leading frames that a default `alloc_zeroed` adds (see
+/// [`zeroed_allocator_path`]): what the call-site table records, which keeps no allocator
+/// frame. One load when there are none.
+#[inline(always)]
+pub(crate) fn past_zeroed_frames(mut frames: &[usize]) -> &[usize] {
+    if ZEROED_KEPT.len() == 0 {
+        return frames;
     }
+    while let Some((&first, rest)) = frames.split_first() {
+        if !ZEROED_KEPT.contains(first) {
+            break;
+        }
+        frames = rest;
+    }
+    frames
+}
+
+/// How many leading addresses `a` and `b` share.
+pub(crate) fn shared_prefix_len(a: &[usize], b: &[usize]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 /// The allocator's own frames on the path from `std::alloc::alloc` to a capture, as the
@@ -491,7 +540,20 @@ pub(crate) fn allocator_path() -> Vec<usize> {
     ALLOC_PATH.get()
 }
 
+/// [`allocator_path`] for `std::alloc::alloc_zeroed`: the calibration probe's frames from the
+/// one into `capture`'s caller to the one into the function that the allocating code called.
+///
+/// Where it starts with the frames of [`allocator_path`] (the allocator implements
+/// `alloc_zeroed` by `GlobalAlloc`'s default method, which calls `alloc`, as
+/// `dhat_compat::Alloc` does), walks skip only those shared frames: the rest are the frames
+/// the default method adds, kept in front of the caller as dhat keeps them (see
+/// `report::dhat`). Otherwise walks skip them all, as on the other paths.
+pub(crate) fn zeroed_allocator_path() -> Vec<usize> {
+    ZEROED_PATH.get()
+}
+
 static ALLOC_PATH: AllocatorPath = AllocatorPath::new();
+static ZEROED_PATH: AllocatorPath = AllocatorPath::new();
 
 /// Storage for [`allocator_path`]: written once, by the first calibration to finish its
 /// `alloc` probe. Two calibrations running at once walk the same code and would write the
@@ -538,14 +600,22 @@ impl AllocatorPath {
         self.state.store(path.len() + 1, Ordering::Release);
     }
 
-    fn get(&self) -> Vec<usize> {
-        match self.state.load(Ordering::Acquire) {
-            0 | AllocatorPath::WRITING => Vec::new(),
-            stored => self.addresses[..stored - 1]
-                .iter()
-                .map(|slot| slot.load(Ordering::Relaxed))
-                .collect(),
+    /// Copies the kept path into `out` without allocating (a capture inside the allocator
+    /// reads it); empty if none is kept.
+    fn copy_into<'a>(&self, out: &'a mut [usize; AllocatorPath::CAPACITY]) -> &'a [usize] {
+        let len = match self.state.load(Ordering::Acquire) {
+            0 | AllocatorPath::WRITING => 0,
+            stored => stored - 1,
+        };
+        for (slot, out) in self.addresses[..len].iter().zip(out.iter_mut()) {
+            *out = slot.load(Ordering::Relaxed);
         }
+        &out[..len]
+    }
+
+    fn get(&self) -> Vec<usize> {
+        let mut out = [0; AllocatorPath::CAPACITY];
+        self.copy_into(&mut out).to_vec()
     }
 }
 

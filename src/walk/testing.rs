@@ -73,6 +73,18 @@ pub unsafe fn allocate_in_library(layout: std::alloc::Layout) -> *mut u8 {
     core::hint::black_box(block)
 }
 
+/// [`allocate_in_library`] for `std::alloc::alloc_zeroed`.
+///
+/// # Safety
+///
+/// As for [`std::alloc::alloc_zeroed`].
+#[inline(never)]
+pub unsafe fn allocate_zeroed_in_library(layout: std::alloc::Layout) -> *mut u8 {
+    // SAFETY: the caller upholds `alloc_zeroed`'s contract.
+    let block = unsafe { std::alloc::alloc_zeroed(layout) };
+    core::hint::black_box(block)
+}
+
 /// The entry address of [`allocate_in_library`].
 pub fn allocate_in_library_address() -> usize {
     allocate_in_library as unsafe fn(std::alloc::Layout) -> *mut u8 as usize
@@ -92,6 +104,16 @@ pub fn learned_allocator_returns() -> usize {
 /// See `walk::allocator_path`.
 pub fn allocator_path() -> Vec<usize> {
     super::allocator_path()
+}
+
+/// See `walk::zeroed_allocator_path`.
+pub fn zeroed_allocator_path() -> Vec<usize> {
+    super::zeroed_allocator_path()
+}
+
+/// See `walk::past_zeroed_frames`.
+pub fn past_zeroed_frames(frames: &[usize]) -> &[usize] {
+    super::past_zeroed_frames(frames)
 }
 
 /// See `walk::frame_pointers_look_missing`.
