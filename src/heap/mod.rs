@@ -286,8 +286,8 @@ pub(crate) fn tracking_heap() -> bool {
 /// How many frames the allocator should capture for the next heap event: everything the
 /// walker can see until the first event is recorded (dhat's bottom trimming compares it with
 /// the start stack), then the session's depth, with room for the frames a zeroed stack may
-/// keep beyond it (see [`AllocatorFrames::zeroed_extra`]). Read without the lock; a stale value only
-/// changes how many frames one event keeps.
+/// keep beyond it (see [`AllocatorFrames::zeroed_extra`]). Read without the lock; a stale
+/// value only changes how many frames one event keeps.
 #[inline(always)]
 pub(crate) fn capture_depth() -> usize {
     DEPTH.load(Ordering::Relaxed) as usize
