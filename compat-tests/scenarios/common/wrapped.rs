@@ -1,5 +1,6 @@
 //! The body of the scenarios `wrapped_alloc`, `wrapped_alloc_debug` and
-//! `wrapped_alloc_inline`: the global allocator is the program's own
+//! `wrapped_alloc_inline`, and the wrappers of the `wrapped_zeroed` and
+//! `forwarded_zeroed` scenarios: the global allocator is the program's own
 //! `GlobalAlloc` around `dhat::Alloc` (a common pattern: counting, or
 //! choosing the allocator at run time). Deep stacks under the default frame
 //! limit, Some(6) and None, so the frames the wrapper adds to each stack
@@ -24,6 +25,31 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         CALLS.fetch_add(1, Ordering::Relaxed);
         black_box(dhat::Alloc.alloc(layout))
+    }
+    #[inline(never)]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        dhat::Alloc.dealloc(ptr, layout);
+        black_box(());
+    }
+    #[inline(never)]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        black_box(dhat::Alloc.realloc(ptr, layout, new_size))
+    }
+}
+
+/// [`Counting`] with an `alloc_zeroed` of its own, which calls `dhat::Alloc`'s.
+pub struct CountingZeroed;
+
+unsafe impl GlobalAlloc for CountingZeroed {
+    #[inline(never)]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        black_box(dhat::Alloc.alloc(layout))
+    }
+    #[inline(never)]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        black_box(dhat::Alloc.alloc_zeroed(layout))
     }
     #[inline(never)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

@@ -1,17 +1,16 @@
-//! The body of the scenarios `trim_zeroed_debug` and `trim_zeroed_deps`,
-//! which build it with different Cargo profiles: `std::alloc::alloc_zeroed`
-//! and `std::alloc::alloc`, called directly at the bottom of a recursion
-//! deeper than the frame limit, from two callers, under Some(4), Some(5),
-//! Some(6) and Some(8). dhat's `Alloc` does not implement `alloc_zeroed`, so
-//! a zeroed allocation runs `GlobalAlloc`'s default method, which calls its
-//! `alloc`; where that default method keeps a frame, dhat's limit counts it.
-//! (Raw calls, because the standard library's `vec!` and `Vec` paths can take
-//! different generic instances in the two builds.)
+//! The body of the scenarios `trim_zeroed_debug`, `trim_zeroed_deps`,
+//! `wrapped_zeroed`, `wrapped_zeroed_debug`, `forwarded_zeroed` and
+//! `forwarded_zeroed_debug`, which build it with different Cargo profiles and
+//! global allocators: `std::alloc::alloc_zeroed` and `std::alloc::alloc`,
+//! called directly at the bottom of a recursion deeper than the frame limit,
+//! from two callers, under each limit given. dhat's `Alloc` does not implement
+//! `alloc_zeroed`, so a zeroed allocation runs `GlobalAlloc`'s default method,
+//! which calls its `alloc`; where that default method keeps a frame, dhat's
+//! limit counts it, and so do the frames of a wrapper around it. (Raw calls,
+//! because the standard library's `vec!` and `Vec` paths can take different
+//! generic instances in the two builds.)
 #[cfg(feature = "ours")]
 use mod_alloc::dhat_compat as dhat;
-
-#[global_allocator]
-static ALLOC: dhat::Alloc = dhat::Alloc;
 
 use std::alloc::{alloc, alloc_zeroed, dealloc, Layout};
 use std::hint::black_box;
@@ -65,15 +64,15 @@ fn release(held: &mut Vec<(*mut u8, Layout)>) {
     }
 }
 
-pub fn run() {
+/// Profiles the allocations under each of `limits`, writing `{name}-{limit}.json`.
+pub fn run(name: &str, limits: &[usize]) {
     println!("start");
     // Room for every block, so that `held` never grows while profiled.
     let mut held = Vec::with_capacity(16);
-    let limits: &[usize] = black_box(&[4, 5, 6, 8]);
-    for &limit in limits {
+    for &limit in black_box(limits) {
         let profiler = dhat::Profiler::builder()
             .trim_backtraces(Some(limit))
-            .file_name(format!("zeroed-{limit}.json"))
+            .file_name(format!("{name}-{limit}.json"))
             .build();
         from_a(black_box(limit + 2), &mut held);
         from_b(black_box(limit + 2), &mut held);
