@@ -90,6 +90,8 @@ pub(crate) fn register_all() {
 }
 
 /// The loader's entry point for [`register_all`].
+// Rust 1.75 does not count the use in `run_at_load!`'s anonymous `const` just below.
+#[allow(dead_code)]
 extern "C" fn register_all_at_load() {
     register_all();
 }
