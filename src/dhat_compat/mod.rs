@@ -91,7 +91,10 @@ pub use crate::__dhat_compat_assert_ne as assert_ne;
 /// The global allocator to install for heap profiling: `static ALLOC: dhat::Alloc = dhat::Alloc;`.
 ///
 /// A zero-sized value that forwards every call to [`crate::ModAlloc`] over the system
-/// allocator, so the counters and call sites of this crate see every allocation.
+/// allocator, so the counters and call sites of this crate see every allocation. Like dhat's
+/// `Alloc`, it has no `alloc_zeroed` of its own: a zeroed allocation is an `alloc`, then
+/// zeroing, which keeps the code around the allocator, and so dhat's call stacks, as they are
+/// under dhat.
 #[derive(Debug)]
 pub struct Alloc;
 
