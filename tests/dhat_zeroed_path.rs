@@ -113,24 +113,34 @@ fn zeroed_allocations_keep_the_default_methods_frames_for_the_heap_profiler() {
         "zeroed capture {zeroed:x?}, past the default method's frames {past:x?}"
     );
 
-    // So the call-site table records a zeroed allocation at the code that made it.
-    let sites = mod_alloc::Profiler::start();
-    let layout = Layout::from_size_align(4321, 8).unwrap();
-    // SAFETY: a non-zero size; the block is freed with its layout.
+    // So the call-site table records a zeroed allocation at the code that made it, as deep as
+    // a plain one from the same place.
+    // Few frames, so that both stacks are deeper than the depth.
+    let sites = mod_alloc::Profiler::builder().frames(4).start();
+    let zeroed_layout = Layout::from_size_align(4321, 8).unwrap();
+    let plain_layout = Layout::from_size_align(1234, 8).unwrap();
+    // SAFETY: non-zero sizes; each block is freed with its layout.
     unsafe {
-        let block = walk::allocate_zeroed_in_library(layout);
+        let block = walk::allocate_zeroed_in_library(zeroed_layout);
         assert!(!block.is_null());
-        std::alloc::dealloc(block, layout);
+        std::alloc::dealloc(block, zeroed_layout);
+        let block = walk::allocate_in_library(plain_layout);
+        assert!(!block.is_null());
+        std::alloc::dealloc(block, plain_layout);
     }
     let report = sites.call_sites();
-    let site = report
-        .sites
-        .iter()
-        .find(|site| site.bytes == 4321)
-        .expect("the zeroed allocation's site");
+    let site_of = |bytes: u64| {
+        let site = report.sites.iter().find(|site| site.bytes == bytes);
+        site.expect("the allocation's site").frames.clone()
+    };
+    let (zeroed_site, plain_site) = (site_of(4321), site_of(1234));
     assert!(
-        function_of(&mut symbolizer, site.frames[0]).ends_with("allocate_zeroed_in_library"),
-        "call site {:x?}",
-        site.frames
+        function_of(&mut symbolizer, zeroed_site[0]).ends_with("allocate_zeroed_in_library"),
+        "call site {zeroed_site:x?}"
+    );
+    assert_eq!(
+        (zeroed_site.len(), plain_site.len()),
+        (4, 4),
+        "zeroed {zeroed_site:x?}, plain {plain_site:x?}"
     );
 }

@@ -505,14 +505,17 @@ fn learn_from_probe() {
 /// [`zeroed_allocator_path`]). Written only while calibrating, like [`LEARNED`].
 static ZEROED_KEPT: ReturnSet = ReturnSet::new();
 
+/// How many return addresses [`past_zeroed_frames`] may drop: 0 unless the allocator takes
+/// `GlobalAlloc`'s default `alloc_zeroed` (see [`zeroed_allocator_path`]). One load.
+#[inline(always)]
+pub(crate) fn zeroed_frames_kept() -> usize {
+    ZEROED_KEPT.len()
+}
+
 /// `frames` past the leading frames that a default `alloc_zeroed` adds (see
 /// [`zeroed_allocator_path`]): what the call-site table records, which keeps no allocator
-/// frame. One load when there are none.
-#[inline(always)]
+/// frame.
 pub(crate) fn past_zeroed_frames(mut frames: &[usize]) -> &[usize] {
-    if ZEROED_KEPT.len() == 0 {
-        return frames;
-    }
     while let Some((&first, rest)) = frames.split_first() {
         if !ZEROED_KEPT.contains(first) {
             break;
