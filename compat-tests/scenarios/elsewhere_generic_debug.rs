@@ -8,5 +8,5 @@
 mod elsewhere_shapes;
 
 fn main() {
-    elsewhere_shapes::run(elsewhere_shapes::Shapes::Generic);
+    elsewhere_shapes::run(elsewhere_shapes::GENERIC);
 }

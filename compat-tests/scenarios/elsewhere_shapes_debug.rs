@@ -6,5 +6,5 @@
 mod elsewhere_shapes;
 
 fn main() {
-    elsewhere_shapes::run(elsewhere_shapes::Shapes::Compiled);
+    elsewhere_shapes::run(elsewhere_shapes::COMPILED);
 }

@@ -164,3 +164,31 @@ pub fn copied(n: usize) -> (Vec<u8>, Vec<u32>) {
     let source = black_box([3u8; 40]);
     black_box((source[..n.min(40)].to_vec(), (0..n as u32).collect()))
 }
+
+/// `std::alloc::alloc`, as a tail call: optimised, neither this function nor
+/// the shim leaves a frame, so the allocator returns straight to the caller.
+///
+/// # Safety
+/// As `std::alloc::alloc`.
+#[inline(never)]
+pub unsafe fn tail_alloc(layout: std::alloc::Layout) -> *mut u8 {
+    std::alloc::alloc(layout)
+}
+
+/// [`tail_alloc`] for `std::alloc::alloc_zeroed`, whose shim keeps a frame.
+///
+/// # Safety
+/// As `std::alloc::alloc_zeroed`.
+#[inline(never)]
+pub unsafe fn tail_alloc_zeroed(layout: std::alloc::Layout) -> *mut u8 {
+    std::alloc::alloc_zeroed(layout)
+}
+
+/// [`tail_alloc`] for `std::alloc::realloc`.
+///
+/// # Safety
+/// As `std::alloc::realloc`.
+#[inline(never)]
+pub unsafe fn tail_realloc(ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+    std::alloc::realloc(ptr, layout, new_size)
+}

@@ -16,19 +16,77 @@ use mod_alloc::dhat_compat as dhat;
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::hint::black_box;
 
-/// Which allocations [`descend`] makes.
-#[derive(Clone, Copy, PartialEq)]
-pub enum Shapes {
-    /// Those of `other-crate`'s functions that are not generic, so compiled
-    /// there.
-    Compiled,
-    /// Those of its generic functions, instantiated in the program's crate.
-    Generic,
-    /// Both.
-    All,
+/// Which allocations [`descend`] makes, as a set of the flags below.
+pub type Shapes = u8;
+/// `other-crate`'s functions that are not generic, so compiled there.
+pub const COMPILED: Shapes = 1;
+/// Its generic functions, instantiated in the program's crate.
+pub const GENERIC: Shapes = 2;
+/// Its functions that are not generic, compiled in the program's crate too
+/// (its source as a module here), where the shims are inlined.
+pub const LOCAL: Shapes = 4;
+
+/// `other-crate`'s source, compiled as part of the program.
+#[allow(dead_code)]
+#[path = "../../other-crate/src/lib.rs"]
+mod local;
+
+/// A block of `n` bytes from `alloc` or `alloc_zeroed`, reallocated to `2 *
+/// n` through `realloc` if given, all three as `std::alloc`'s.
+type RawFns = (
+    unsafe fn(Layout) -> *mut u8,
+    Option<unsafe fn(*mut u8, Layout, usize) -> *mut u8>,
+);
+
+/// Runs `fns` (see [`RawFns`]) for `n` bytes, and hands the block to a `Vec`.
+fn raw_block(fns: RawFns, n: usize) -> Vec<u8> {
+    let layout = Layout::array::<u8>(n).unwrap();
+    // SAFETY: non-zero size; checked for null; `realloc` gets the block's
+    // layout; the `Vec` owns a block of its capacity, alignment 1, from the
+    // global allocator.
+    unsafe {
+        let mut p = (fns.0)(layout);
+        assert!(!p.is_null());
+        let mut capacity = n;
+        if let Some(realloc) = fns.1 {
+            p = realloc(black_box(p), layout, 2 * n);
+            assert!(!p.is_null());
+            capacity = 2 * n;
+        }
+        Vec::from_raw_parts(p, 0, capacity)
+    }
+}
+
+/// Each of `other-crate`'s (or [`local`]'s) shapes that is not generic, from
+/// `$krate`.
+macro_rules! compiled_shapes {
+    ($krate:ident, $size:expr, $held:expr) => {{
+        let size: usize = $size;
+        let held: &mut Vec<Box<dyn Any>> = $held;
+        held.push(Box::new($krate::grown_vec(size + 2)));
+        held.push(Box::new($krate::shrunk_vec(size + 4)));
+        held.push(Box::new($krate::boxed_zero_array()));
+        held.push(Box::new($krate::boxed_filled_array()));
+        held.push(Box::new($krate::boxed_zeroed_slice(size + 5)));
+        held.push(Box::new($krate::formatted(size + 6)));
+        held.push(Box::new($krate::map_of(size as u64 / 8)));
+        held.push(Box::new($krate::shared(size as u8)));
+        held.push(Box::new($krate::raw_realloc(size + 7)));
+        held.push(Box::new($krate::raw_zeroed(size + 8)));
+        held.push(Box::new($krate::btree_of(size as u64 / 4)));
+        held.push(Box::new($krate::shared_zeroed(size + 9)));
+        held.push(Box::new($krate::copied(size / 10)));
+        held.push(Box::new(raw_block(($krate::tail_alloc, None), size + 10)));
+        held.push(Box::new(raw_block(($krate::tail_alloc_zeroed, None), size + 11)));
+        held.push(Box::new(raw_block(
+            ($krate::tail_alloc, Some($krate::tail_realloc)),
+            size + 12,
+        )));
+    }};
 }
 
 /// Recurses `n` levels, then makes one allocation of each shape, sized from
@@ -38,25 +96,16 @@ fn descend(n: usize, size: usize, shapes: Shapes, held: &mut Vec<Box<dyn Any>>) 
     if black_box(n) == 0 {
         // Each result is boxed in the program's crate, after the allocation
         // the scenario is about; the box is a point of its own.
-        if shapes != Shapes::Compiled {
+        if shapes & GENERIC != 0 {
             held.push(Box::new(other_crate::generic_vec(0u8, size)));
             held.push(Box::new(other_crate::generic_vec(1u8, size + 1)));
             held.push(Box::new(other_crate::generic_grown_vec::<u16>(size + 3)));
         }
-        if shapes != Shapes::Generic {
-            held.push(Box::new(other_crate::grown_vec(size + 2)));
-            held.push(Box::new(other_crate::shrunk_vec(size + 4)));
-            held.push(Box::new(other_crate::boxed_zero_array()));
-            held.push(Box::new(other_crate::boxed_filled_array()));
-            held.push(Box::new(other_crate::boxed_zeroed_slice(size + 5)));
-            held.push(Box::new(other_crate::formatted(size + 6)));
-            held.push(Box::new(other_crate::map_of(size as u64 / 8)));
-            held.push(Box::new(other_crate::shared(size as u8)));
-            held.push(Box::new(other_crate::raw_realloc(size + 7)));
-            held.push(Box::new(other_crate::raw_zeroed(size + 8)));
-            held.push(Box::new(other_crate::btree_of(size as u64 / 4)));
-            held.push(Box::new(other_crate::shared_zeroed(size + 9)));
-            held.push(Box::new(other_crate::copied(size / 10)));
+        if shapes & COMPILED != 0 {
+            compiled_shapes!(other_crate, size, held);
+        }
+        if shapes & LOCAL != 0 {
+            compiled_shapes!(local, size + 1000, held);
         }
     } else {
         descend(n - 1, size, shapes, held);
@@ -79,7 +128,7 @@ fn from_b(n: usize, shapes: Shapes, held: &mut Vec<Box<dyn Any>>) {
 pub fn run(shapes: Shapes) {
     println!("start");
     // Room for every block, so that `held` never grows while profiled.
-    let mut held: Vec<Box<dyn Any>> = Vec::with_capacity(128);
+    let mut held: Vec<Box<dyn Any>> = Vec::with_capacity(256);
     let limits: &[usize] = black_box(&[4, 5, 6, 8]);
     for &limit in limits {
         let profiler = dhat::Profiler::builder()
