@@ -24,6 +24,9 @@
 //! - `profile=line-tables`: both variants build the scenario optimised with
 //!   `debug = "line-tables-only"` (the variant packages' `line-tables`
 //!   profile), whose debug information names functions without their paths.
+//! - `profile=size`: both variants build the scenario optimised for size,
+//!   `opt-level = "z"` (the variant packages' `size` profile), where rustc
+//!   shares generic instances between crates as it does unoptimised.
 //! - `libtest`: the scenario is a set of `#[test]` functions, built with
 //!   rustc's `--test` (through `cargo rustc`) into a binary whose `main` is
 //!   libtest's, as `cargo test` builds an integration test. It runs with
@@ -47,14 +50,16 @@ pub enum Profile {
     Debug,
     OptimisedDeps,
     LineTables,
+    Size,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 4] = [
+    pub const ALL: [Profile; 5] = [
         Profile::Release,
         Profile::Debug,
         Profile::OptimisedDeps,
         Profile::LineTables,
+        Profile::Size,
     ];
 
     /// The name Cargo knows the profile by (`--profile`).
@@ -64,6 +69,7 @@ impl Profile {
             Profile::Debug => "dev",
             Profile::OptimisedDeps => "deps-opt",
             Profile::LineTables => "line-tables",
+            Profile::Size => "size",
         }
     }
 
@@ -74,6 +80,7 @@ impl Profile {
             Profile::Debug => "debug",
             Profile::OptimisedDeps => "deps-opt",
             Profile::LineTables => "line-tables",
+            Profile::Size => "size",
         }
     }
 }
@@ -148,6 +155,8 @@ fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             scenario.profile = Profile::OptimisedDeps;
         } else if annotation == "profile=line-tables" {
             scenario.profile = Profile::LineTables;
+        } else if annotation == "profile=size" {
+            scenario.profile = Profile::Size;
         } else if annotation == "libtest" {
             scenario.libtest = true;
         } else {
@@ -212,6 +221,10 @@ mod tests {
                 .unwrap()
                 .profile,
             Profile::LineTables
+        );
+        assert_eq!(
+            parse("x", "//! compat: profile=size\n").unwrap().profile,
+            Profile::Size
         );
         assert!(parse("x", "//! compat: profile=fast\n").is_err());
         assert!(
