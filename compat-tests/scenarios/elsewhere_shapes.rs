@@ -5,5 +5,5 @@
 mod elsewhere_shapes;
 
 fn main() {
-    elsewhere_shapes::run(elsewhere_shapes::COMPILED | elsewhere_shapes::GENERIC | elsewhere_shapes::LOCAL);
+    elsewhere_shapes::run(elsewhere_shapes::ALL);
 }

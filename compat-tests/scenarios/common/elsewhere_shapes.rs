@@ -1,6 +1,6 @@
 //! The body of the scenarios `elsewhere_shapes`, `elsewhere_shapes_debug`,
-//! `elsewhere_shapes_deps`, `elsewhere_shapes_lines` and
-//! `elsewhere_generic_debug`: allocations of many shapes made in a crate
+//! `elsewhere_shapes_deps`, `elsewhere_shapes_lines`, `elsewhere_shapes_size`
+//! and `elsewhere_generic_debug`: allocations of many shapes made in a crate
 //! other than the program's (`other-crate`), at the bottom of a recursion
 //! deeper than the frame limit, from two callers, under Some(4), Some(5),
 //! Some(6) and Some(8).
@@ -29,6 +29,8 @@ pub const GENERIC: Shapes = 2;
 /// Its functions that are not generic, compiled in the program's crate too
 /// (its source as a module here), where the shims are inlined.
 pub const LOCAL: Shapes = 4;
+/// All of the above.
+pub const ALL: Shapes = COMPILED | GENERIC | LOCAL;
 
 /// `other-crate`'s source, compiled as part of the program.
 #[allow(dead_code)]
@@ -81,7 +83,10 @@ macro_rules! compiled_shapes {
         held.push(Box::new($krate::shared_zeroed(size + 9)));
         held.push(Box::new($krate::copied(size / 10)));
         held.push(Box::new(raw_block(($krate::tail_alloc, None), size + 10)));
-        held.push(Box::new(raw_block(($krate::tail_alloc_zeroed, None), size + 11)));
+        held.push(Box::new(raw_block(
+            ($krate::tail_alloc_zeroed, None),
+            size + 11,
+        )));
         held.push(Box::new(raw_block(
             ($krate::tail_alloc, Some($krate::tail_realloc)),
             size + 12,
