@@ -192,3 +192,69 @@ pub unsafe fn tail_alloc_zeroed(layout: std::alloc::Layout) -> *mut u8 {
 pub unsafe fn tail_realloc(ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
     std::alloc::realloc(ptr, layout, new_size)
 }
+
+/// A block of `n` bytes from `allocator`'s own methods, called through a
+/// trait object, so without the shims: `alloc_zeroed` if `zeroed`, else
+/// `alloc` and, if `grow`, `realloc` to `2 * n`. The vtable, and with it a
+/// default `alloc_zeroed`, is compiled where the trait object is made.
+///
+/// # Safety
+/// `allocator` must be the global allocator.
+#[inline(never)]
+pub unsafe fn dyn_block(
+    allocator: &dyn std::alloc::GlobalAlloc,
+    n: usize,
+    zeroed: bool,
+    grow: bool,
+) -> Vec<u8> {
+    let layout = std::alloc::Layout::array::<u8>(n).unwrap();
+    // SAFETY: non-zero size; checked for null; `realloc` gets the block's
+    // layout; the `Vec` owns a block of its capacity, alignment 1, from the
+    // global allocator.
+    unsafe {
+        let mut p = if zeroed {
+            allocator.alloc_zeroed(layout)
+        } else {
+            allocator.alloc(layout)
+        };
+        assert!(!p.is_null());
+        let mut capacity = n;
+        if grow {
+            p = allocator.realloc(black_box(p), layout, 2 * n);
+            assert!(!p.is_null());
+            capacity = 2 * n;
+        }
+        black_box(Vec::from_raw_parts(p, 0, capacity))
+    }
+}
+
+/// [`dyn_block`] with a generic allocator, instantiated in the caller's
+/// crate.
+///
+/// # Safety
+/// As for [`dyn_block`].
+#[inline(never)]
+pub unsafe fn generic_block<A: std::alloc::GlobalAlloc>(
+    allocator: &A,
+    n: usize,
+    zeroed: bool,
+    grow: bool,
+) -> Vec<u8> {
+    let layout = std::alloc::Layout::array::<u8>(n).unwrap();
+    // SAFETY: as in `dyn_block`.
+    unsafe {
+        let mut p = if zeroed {
+            allocator.alloc_zeroed(layout)
+        } else {
+            allocator.alloc(layout)
+        };
+        assert!(!p.is_null());
+        let mut capacity = n;
+        if grow {
+            p = allocator.realloc(black_box(p), layout, 2 * n);
+            assert!(!p.is_null());
+            capacity = 2 * n;
+        }
+        black_box(Vec::from_raw_parts(p, 0, capacity))
+    }
+}

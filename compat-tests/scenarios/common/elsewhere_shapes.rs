@@ -1,15 +1,16 @@
 //! The body of the scenarios `elsewhere_shapes`, `elsewhere_shapes_debug`,
-//! `elsewhere_shapes_deps`, `elsewhere_shapes_lines`, `elsewhere_shapes_size`
-//! and `elsewhere_generic_debug`: allocations of many shapes made in a crate
-//! other than the program's (`other-crate`), at the bottom of a recursion
-//! deeper than the frame limit, from two callers, under Some(4), Some(5),
-//! Some(6) and Some(8).
+//! `elsewhere_shapes_deps`, `elsewhere_shapes_lines`, `elsewhere_shapes_size`,
+//! `elsewhere_generic_debug` and `elsewhere_direct_debug`: allocations of
+//! many shapes made in a crate other than the program's (`other-crate`), at
+//! the bottom of a recursion deeper than the frame limit, from two callers,
+//! under Some(4), Some(5), Some(6) and Some(8).
 //!
 //! dhat's limit counts every frame between its `Alloc` and the allocating
 //! code, so a path that keeps one frame more or fewer there (a shim called as
 //! a function, a generic instance compiled in the program's crate, `Box`,
-//! `Rc` and `HashMap` paths, growth, shrinking, direct `std::alloc` calls)
-//! moves the last frame each point keeps, and with it which stacks merge.
+//! `Rc` and `HashMap` paths, growth, shrinking, direct `std::alloc` calls,
+//! the allocator's methods called without the shims) moves the last frame
+//! each point keeps, and with it which stacks merge.
 #[cfg(feature = "ours")]
 use mod_alloc::dhat_compat as dhat;
 
@@ -29,8 +30,12 @@ pub const GENERIC: Shapes = 2;
 /// Its functions that are not generic, compiled in the program's crate too
 /// (its source as a module here), where the shims are inlined.
 pub const LOCAL: Shapes = 4;
+/// The global allocator's own methods, called without the shims: from
+/// `other-crate` through a trait object and a generic function, and here
+/// ([`local`]'s generic function).
+pub const DIRECT: Shapes = 8;
 /// All of the above.
-pub const ALL: Shapes = COMPILED | GENERIC | LOCAL;
+pub const ALL: Shapes = COMPILED | GENERIC | LOCAL | DIRECT;
 
 /// `other-crate`'s source, compiled as part of the program.
 #[allow(dead_code)]
@@ -111,6 +116,34 @@ fn descend(n: usize, size: usize, shapes: Shapes, held: &mut Vec<Box<dyn Any>>) 
         }
         if shapes & LOCAL != 0 {
             compiled_shapes!(local, size + 1000, held);
+        }
+        if shapes & DIRECT != 0 {
+            // SAFETY: `ALLOC` is the global allocator.
+            unsafe {
+                for (i, (zeroed, grow)) in [(false, false), (true, false), (false, true)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    held.push(Box::new(other_crate::dyn_block(
+                        &ALLOC,
+                        size + 20 + i,
+                        zeroed,
+                        grow,
+                    )));
+                    held.push(Box::new(other_crate::generic_block(
+                        &ALLOC,
+                        size + 30 + i,
+                        zeroed,
+                        grow,
+                    )));
+                    held.push(Box::new(local::generic_block(
+                        &ALLOC,
+                        size + 40 + i,
+                        zeroed,
+                        grow,
+                    )));
+                }
+            }
         }
     } else {
         descend(n - 1, size, shapes, held);
