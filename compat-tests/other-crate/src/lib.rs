@@ -258,3 +258,32 @@ pub unsafe fn generic_block<A: std::alloc::GlobalAlloc>(
         black_box(Vec::from_raw_parts(p, 0, capacity))
     }
 }
+
+/// `Vec::reserve_exact` of a `Vec` with a block already: a reallocation
+/// through the growth path.
+#[inline(never)]
+pub fn reserve_more(v: &mut Vec<u8>, extra: usize) {
+    v.reserve_exact(black_box(extra));
+}
+
+/// `v`'s block reallocated to `new_size` bytes through `allocator`'s own
+/// `realloc`, called through a trait object.
+///
+/// # Safety
+/// `allocator` must be the global allocator.
+#[inline(never)]
+pub unsafe fn dyn_realloc(
+    allocator: &dyn std::alloc::GlobalAlloc,
+    v: Vec<u8>,
+    new_size: usize,
+) -> Vec<u8> {
+    let mut v = std::mem::ManuallyDrop::new(v);
+    let layout = std::alloc::Layout::array::<u8>(v.capacity()).unwrap();
+    // SAFETY: the block is `v`'s, from the global allocator, with `layout`;
+    // checked for null; the new `Vec` owns it with its new size.
+    unsafe {
+        let p = allocator.realloc(v.as_mut_ptr(), layout, new_size);
+        assert!(!p.is_null());
+        black_box(Vec::from_raw_parts(p, 0, new_size))
+    }
+}

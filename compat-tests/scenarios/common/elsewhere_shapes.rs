@@ -9,8 +9,9 @@
 //! code, so a path that keeps one frame more or fewer there (a shim called as
 //! a function, a generic instance compiled in the program's crate, `Box`,
 //! `Rc` and `HashMap` paths, growth, shrinking, direct `std::alloc` calls,
-//! the allocator's methods called without the shims) moves the last frame
-//! each point keeps, and with it which stacks merge.
+//! the allocator's methods called without the shims, reallocations of
+//! blocks from before the profile) moves the last frame each point keeps,
+//! and with it which stacks merge.
 #[cfg(feature = "ours")]
 use mod_alloc::dhat_compat as dhat;
 
@@ -34,8 +35,26 @@ pub const LOCAL: Shapes = 4;
 /// `other-crate` through a trait object and a generic function, and here
 /// ([`local`]'s generic function).
 pub const DIRECT: Shapes = 8;
+/// Reallocations of blocks allocated before the profile started, which dhat
+/// gives a stack of their own: through `other-crate`'s growth path, its
+/// tail-called `std::alloc::realloc`, the allocator's `realloc` through a
+/// trait object, and [`local`]'s growth path.
+pub const CARRIED: Shapes = 16;
 /// All of the above.
-pub const ALL: Shapes = COMPILED | GENERIC | LOCAL | DIRECT;
+pub const ALL: Shapes = COMPILED | GENERIC | LOCAL | DIRECT | CARRIED;
+
+/// Blocks allocated before each profile, for [`CARRIED`].
+const CARRIED_PER_PROFILE: usize = 12;
+
+thread_local! {
+    static CARRIED_BLOCKS: std::cell::RefCell<Vec<Vec<u8>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One of the blocks allocated before the profile.
+fn carried() -> Vec<u8> {
+    CARRIED_BLOCKS.with(|blocks| blocks.borrow_mut().pop().unwrap())
+}
 
 /// `other-crate`'s source, compiled as part of the program.
 #[allow(dead_code)]
@@ -145,6 +164,27 @@ fn descend(n: usize, size: usize, shapes: Shapes, held: &mut Vec<Box<dyn Any>>) 
                 }
             }
         }
+        if shapes & CARRIED != 0 {
+            let mut v = carried();
+            other_crate::reserve_more(&mut v, size + 50);
+            held.push(Box::new(v));
+            let mut v = carried();
+            local::reserve_more(&mut v, size + 51);
+            held.push(Box::new(v));
+            let mut v = std::mem::ManuallyDrop::new(carried());
+            let layout = Layout::array::<u8>(v.capacity()).unwrap();
+            // SAFETY: the block is `v`'s, from the global allocator, with
+            // `layout`; checked for null; the new `Vec` owns it.
+            unsafe {
+                let p = other_crate::tail_realloc(v.as_mut_ptr(), layout, size + 52);
+                assert!(!p.is_null());
+                held.push(Box::new(Vec::from_raw_parts(p, 0, size + 52)));
+            }
+            // SAFETY: `ALLOC` is the global allocator.
+            held.push(Box::new(unsafe {
+                other_crate::dyn_realloc(&ALLOC, carried(), size + 53)
+            }));
+        }
     } else {
         descend(n - 1, size, shapes, held);
         black_box(n);
@@ -168,7 +208,18 @@ pub fn run(shapes: Shapes) {
     // Room for every block, so that `held` never grows while profiled.
     let mut held: Vec<Box<dyn Any>> = Vec::with_capacity(256);
     let limits: &[usize] = black_box(&[4, 5, 6, 8]);
+    if shapes & CARRIED != 0 {
+        CARRIED_BLOCKS.with(|blocks| blocks.borrow_mut().reserve(CARRIED_PER_PROFILE));
+    }
     for &limit in limits {
+        if shapes & CARRIED != 0 {
+            CARRIED_BLOCKS.with(|blocks| {
+                let mut blocks = blocks.borrow_mut();
+                while blocks.len() < CARRIED_PER_PROFILE {
+                    blocks.push(Vec::with_capacity(16));
+                }
+            });
+        }
         let profiler = dhat::Profiler::builder()
             .trim_backtraces(Some(limit))
             .file_name(format!("shapes-{limit}.json"))
