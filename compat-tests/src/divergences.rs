@@ -148,6 +148,57 @@ pub const DIVERGENCES: &[Divergence] = &[
         documents: &["realloc-8.json"],
         only_where_dhat_repeats_fs: false,
     },
+    // The same, for the standard library's other generic allocation code, unoptimised or
+    // optimised for size.
+    Divergence {
+        scenario: "elsewhere_generic_debug",
+        check: "pp-frames",
+        section: BUILD_SETTINGS.0,
+        item: BUILD_SETTINGS.1,
+        documents: &["shapes-8.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    Divergence {
+        scenario: "elsewhere_generic_debug",
+        check: "pp-numbers",
+        section: BUILD_SETTINGS.0,
+        item: BUILD_SETTINGS.1,
+        documents: &["shapes-4.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    Divergence {
+        scenario: "elsewhere_shapes_size",
+        check: "pp-frames",
+        section: BUILD_SETTINGS.0,
+        item: BUILD_SETTINGS.1,
+        documents: &["shapes-5.json", "shapes-6.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    Divergence {
+        scenario: "elsewhere_shapes_size",
+        check: "pp-numbers",
+        section: BUILD_SETTINGS.0,
+        item: BUILD_SETTINGS.1,
+        documents: &["shapes-4.json", "shapes-8.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    // An unoptimised program's direct call of the allocator's method has no shim frame.
+    Divergence {
+        scenario: "elsewhere_direct_debug",
+        check: "pp-frames",
+        section: BUILD_SETTINGS.0,
+        item: BUILD_SETTINGS.1,
+        documents: &["shapes-4.json", "shapes-5.json", "shapes-8.json"],
+        only_where_dhat_repeats_fs: false,
+    },
+    Divergence {
+        scenario: "elsewhere_direct_debug",
+        check: "pp-numbers",
+        section: BUILD_SETTINGS.0,
+        item: BUILD_SETTINGS.1,
+        documents: &["shapes-6.json"],
+        only_where_dhat_repeats_fs: false,
+    },
 ];
 
 /// Whether `markdown` has a heading `section` whose text (up to the next
