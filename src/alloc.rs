@@ -50,15 +50,7 @@ fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
         let _ = (ptr, heap_wants);
         0
     };
-    // The call-site table keeps no allocator frame, where the heap profiler keeps those a
-    // default `alloc_zeroed` adds, as dhat does (see `walk::zeroed_allocator_path`): room for
-    // them, so that a zeroed site still gets its depth.
-    let zeroed_kept = if sites_depth > 0 {
-        crate::walk::zeroed_frames_kept()
-    } else {
-        0
-    };
-    let depth = (sites_depth + zeroed_kept).max(heap_depth).min(MAX_FRAMES);
+    let depth = sites_depth.max(heap_depth).min(MAX_FRAMES);
     if depth == 0 {
         return;
     }
@@ -67,12 +59,7 @@ fn record_new_block(ptr: *mut u8, size: usize, heap_wants: bool) {
     let mut buffer = [MaybeUninit::<usize>::uninit(); MAX_FRAMES];
     let frames = capture(&mut buffer[..depth]);
     if sites_depth > 0 {
-        let site_frames = if zeroed_kept == 0 {
-            frames
-        } else {
-            crate::walk::past_zeroed_frames(frames)
-        };
-        crate::sites::record(&site_frames[..site_frames.len().min(sites_depth)], size);
+        crate::sites::record(&frames[..frames.len().min(sites_depth)], size);
     }
     #[cfg(feature = "dhat-compat")]
     if heap_depth > 0 && thread_state::heap_recording() {

@@ -140,15 +140,26 @@ pub(crate) fn capture_active() -> bool {
     ACTIVE.load(Relaxed)
 }
 
-/// Frames each walk should capture.
+/// Frames each walk should capture: the depth asked for, and room for the allocator frames
+/// that [`record`] drops.
 #[inline(always)]
 pub(crate) fn capture_depth() -> usize {
-    DEPTH.load(Relaxed).min(MAX_FRAMES)
+    (DEPTH.load(Relaxed) + crate::walk::zeroed_frames_kept()).min(MAX_FRAMES)
 }
 
 /// Records one allocator event of `size` bytes whose walk captured `frames`.
+///
+/// The table keeps no allocator frame, where the heap profiler keeps those that a default
+/// `alloc_zeroed` adds, as dhat does (`walk::past_zeroed_frames`): they are dropped here, out
+/// of the allocator's inlined path, and the rest cut to the depth asked for.
 #[inline(never)]
 pub(crate) fn record(frames: &[usize], size: usize) {
+    let frames = if crate::walk::zeroed_frames_kept() == 0 {
+        frames
+    } else {
+        let frames = crate::walk::past_zeroed_frames(frames);
+        &frames[..frames.len().min(DEPTH.load(Relaxed))]
+    };
     let done = LOCAL.try_with(|local| {
         // The crate's own work (reports, symbolication) runs with recording suspended.
         if !crate::thread_state::recording() {

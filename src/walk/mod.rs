@@ -344,6 +344,7 @@ impl ReturnSet {
     }
 
     /// Addresses held (or being inserted).
+    #[inline(always)]
     fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
     }
