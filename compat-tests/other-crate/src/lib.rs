@@ -207,25 +207,8 @@ pub unsafe fn dyn_block(
     zeroed: bool,
     grow: bool,
 ) -> Vec<u8> {
-    let layout = std::alloc::Layout::array::<u8>(n).unwrap();
-    // SAFETY: non-zero size; checked for null; `realloc` gets the block's
-    // layout; the `Vec` owns a block of its capacity, alignment 1, from the
-    // global allocator.
-    unsafe {
-        let mut p = if zeroed {
-            allocator.alloc_zeroed(layout)
-        } else {
-            allocator.alloc(layout)
-        };
-        assert!(!p.is_null());
-        let mut capacity = n;
-        if grow {
-            p = allocator.realloc(black_box(p), layout, 2 * n);
-            assert!(!p.is_null());
-            capacity = 2 * n;
-        }
-        black_box(Vec::from_raw_parts(p, 0, capacity))
-    }
+    // SAFETY: passed on from the caller.
+    unsafe { block_from(allocator, n, zeroed, grow) }
 }
 
 /// [`dyn_block`] with a generic allocator, instantiated in the caller's
@@ -240,8 +223,26 @@ pub unsafe fn generic_block<A: std::alloc::GlobalAlloc>(
     zeroed: bool,
     grow: bool,
 ) -> Vec<u8> {
+    // SAFETY: passed on from the caller.
+    unsafe { block_from(allocator, n, zeroed, grow) }
+}
+
+/// The body of [`dyn_block`] and [`generic_block`], inlined into each, so
+/// that each stays the frame that calls the allocator.
+///
+/// # Safety
+/// As for [`dyn_block`].
+#[inline(always)]
+unsafe fn block_from<A: std::alloc::GlobalAlloc + ?Sized>(
+    allocator: &A,
+    n: usize,
+    zeroed: bool,
+    grow: bool,
+) -> Vec<u8> {
     let layout = std::alloc::Layout::array::<u8>(n).unwrap();
-    // SAFETY: as in `dyn_block`.
+    // SAFETY: non-zero size; checked for null; `realloc` gets the block's
+    // layout; the `Vec` owns a block of its capacity, alignment 1, from the
+    // global allocator.
     unsafe {
         let mut p = if zeroed {
             allocator.alloc_zeroed(layout)
