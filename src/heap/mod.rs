@@ -769,7 +769,7 @@ impl Session {
 /// frames dhat skips at the top of every stack. 0 if either stack is shared whole, as dhat
 /// then gives that trimming up.
 pub(crate) fn shared_top_len(start: &[usize], first: &[usize]) -> usize {
-    let len = start.iter().zip(first).take_while(|(a, b)| a == b).count();
+    let len = crate::walk::shared_prefix_len(start, first);
     if len == start.len() || len == first.len() {
         0
     } else {
